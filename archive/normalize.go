@@ -1,0 +1,449 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// NormalizeOptions configure Normalize.
+type NormalizeOptions struct {
+	Passes PassSet
+	// Epoch is SOURCE_DATE_EPOCH: the time the time passes set (or clamp
+	// to). It is required when a selected pass uses it.
+	Epoch    time.Time
+	HasEpoch bool
+	// Clamp makes the time passes lower later times to the epoch and keep
+	// earlier ones, instead of setting every time to it.
+	Clamp bool
+	// Compression, when set, replaces the input's compression in the
+	// output (needed for bzip2 input, which cannot be written).
+	Compression *Compression
+	// TempDir holds the spill file of tar-order. Default os.TempDir().
+	TempDir string
+	Limits  Limits
+}
+
+// NormalizeReport says what Normalize did: for every selected pass that
+// applies to the format, what it changed, so a report can name what each
+// normalization hid.
+type NormalizeReport struct {
+	Input   Format
+	Output  Format
+	Entries int64
+	Passes  []PassReport
+	// Kept lists properties deliberately preserved that a reader may want
+	// to know about (setuid and setgid bits).
+	Kept []string
+}
+
+// PassReport is what one pass changed.
+type PassReport struct {
+	Pass     string
+	Changed  int64    // entries (or headers) the pass altered
+	Examples []string // a few of them, "name: field old → new"
+}
+
+const maxExamples = 3
+
+type passLog struct {
+	reports []PassReport
+	index   map[string]int
+}
+
+func newPassLog(set PassSet, f Format, out Format) *passLog {
+	l := &passLog{index: map[string]int{}}
+	for _, p := range Passes {
+		if !set.Has(p.Name) || !passApplies(p.Name, f, out) {
+			continue
+		}
+		l.index[p.Name] = len(l.reports)
+		l.reports = append(l.reports, PassReport{Pass: p.Name})
+	}
+	return l
+}
+
+func passApplies(name string, in, out Format) bool {
+	switch name[:3] {
+	case "tar":
+		return in.Container == Tar
+	case "zip":
+		return in.Container == Zip
+	case "ar-":
+		return in.Container == Ar
+	case "gzi":
+		return in.Compression == Gzip || out.Compression == Gzip
+	}
+	return false
+}
+
+func (l *passLog) on(pass string) bool { _, ok := l.index[pass]; return ok }
+
+func (l *passLog) record(pass, what string) {
+	r := &l.reports[l.index[pass]]
+	r.Changed++
+	if len(r.Examples) < maxExamples {
+		r.Examples = append(r.Examples, what)
+	}
+}
+
+// Normalize rewrites the archive read from src into dst deterministically:
+// the same content, however it was packed, gives the same bytes. The
+// container and compression of the input are kept (unless
+// opts.Compression says otherwise); contents are never changed. name is
+// used in errors. The returned report lists what each pass changed.
+//
+// The output is written as it is produced: callers write to a temporary
+// file and rename it on success.
+func Normalize(ctx context.Context, src io.Reader, name string, dst io.Writer, opts NormalizeOptions) (*NormalizeReport, error) {
+	if opts.Passes.on == nil {
+		opts.Passes = AllPasses()
+	}
+	s, err := Open(src, name, Options{Limits: opts.Limits, TempDir: opts.TempDir})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	out := s.Format
+	out.Deb = false
+	if opts.Compression != nil {
+		out.Compression = *opts.Compression
+	}
+	if out.Compression == Bzip2 {
+		return nil, fmt.Errorf("%w: cannot write bzip2; choose another compression for the output", ErrUnsupported)
+	}
+	log := newPassLog(opts.Passes, s.Format, out)
+	if (log.on("tar-mtime") || log.on("zip-time") || log.on("ar-header")) && !opts.HasEpoch {
+		return nil, ErrNoEpoch
+	}
+	n := &normalizer{ctx: ctx, s: s, opts: opts, log: log}
+	rep := &NormalizeReport{Input: s.Format, Output: out}
+
+	var gz *GzipHeader
+	if out.Compression == Gzip {
+		gz = n.gzipHeader()
+	}
+	switch s.Format.Container {
+	case Raw:
+		if s.Format.Compression == NoCompression {
+			return nil, ErrNotArchive
+		}
+		zw, err := NewRawWriter(dst, out.Compression, gz)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(zw, ctxReader{ctx, s}); err != nil {
+			zw.Close()
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+	case Cpio:
+		return nil, fmt.Errorf("%w: cpio archives are read, not rewritten", ErrUnsupported)
+	default:
+		w, err := NewWriter(dst, WriterOptions{Format: out, Gzip: gz, ZipComment: s.ZipComment})
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case s.Format.Container == Tar && log.on("tar-order"):
+			err = n.sortedTar(w)
+		default:
+			if s.Format.Container == Zip && log.on("zip-order") {
+				n.sortZip()
+			}
+			err = n.stream(w)
+		}
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("finishing output: %w", err)
+		}
+	}
+	rep.Entries = n.count
+	rep.Passes = log.reports
+	rep.Kept = n.kept()
+	return rep, nil
+}
+
+// ErrNoEpoch is returned when a selected pass needs SOURCE_DATE_EPOCH and
+// none was given.
+var ErrNoEpoch = errors.New("no epoch: a time pass needs SOURCE_DATE_EPOCH")
+
+type normalizer struct {
+	ctx      context.Context
+	s        *Stream
+	opts     NormalizeOptions
+	log      *passLog
+	count    int64
+	special  int64 // entries with setuid/setgid kept
+	specialE []string
+}
+
+func (n *normalizer) kept() []string {
+	if n.special == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d entries keep setuid/setgid bits, e.g. %s", n.special, joinQuoted(n.specialE))}
+}
+
+func joinQuoted(names []string) string {
+	out := ""
+	for i, s := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func (n *normalizer) gzipHeader() *GzipHeader {
+	in := n.s.Gzip
+	if n.log.on("gzip-header") {
+		if in != nil && !in.isCanonical() {
+			n.log.record("gzip-header", describeGzip(in))
+		}
+		return nil
+	}
+	return in
+}
+
+func describeGzip(h *GzipHeader) string {
+	s := fmt.Sprintf("name %q, mtime %s, OS %d", h.Name, formatTime(h.ModTime), h.OS)
+	if h.Comment != "" {
+		s += fmt.Sprintf(", comment %q", h.Comment)
+	}
+	if len(h.Extra) > 0 {
+		s += fmt.Sprintf(", %d bytes of extra field", len(h.Extra))
+	}
+	return s + " → canonical header"
+}
+
+// formatTime renders a time in UTC, RFC 3339; the zero time as "0".
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// stream rewrites entries in stored order.
+func (n *normalizer) stream(w Writer) error {
+	for {
+		e, err := n.nextEntry()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.WriteEntry(e, n.s); err != nil {
+			return n.wrapWrite(e, err)
+		}
+	}
+}
+
+func (n *normalizer) wrapWrite(e *Entry, err error) error {
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		return err
+	}
+	if errors.Is(err, ErrUnsupported) {
+		return err
+	}
+	return fmt.Errorf("entry %q: %w", e.Name, err)
+}
+
+// nextEntry reads the next entry and applies the per-entry passes.
+func (n *normalizer) nextEntry() (*Entry, error) {
+	if err := n.ctx.Err(); err != nil {
+		return nil, err
+	}
+	e, err := n.s.Next()
+	if err != nil {
+		return nil, err
+	}
+	n.count++
+	n.applyEntryPasses(e)
+	return e, nil
+}
+
+func (n *normalizer) applyEntryPasses(e *Entry) {
+	l, epoch := n.log, n.opts.Epoch.UTC()
+	newTime := func(t time.Time) time.Time {
+		if n.opts.Clamp && !t.After(epoch) {
+			return t
+		}
+		return epoch
+	}
+	if e.Mode&(ModeSetuid|ModeSetgid) != 0 {
+		n.special++
+		if len(n.specialE) < maxExamples {
+			n.specialE = append(n.specialE, e.Name)
+		}
+	}
+	switch n.s.Format.Container {
+	case Tar:
+		if l.on("tar-mtime") {
+			if t := newTime(e.ModTime); !t.Equal(e.ModTime) {
+				l.record("tar-mtime", fmt.Sprintf("%q: mtime %s → %s", e.Name, formatTime(e.ModTime), formatTime(t)))
+				e.ModTime = t
+			}
+		}
+		if e.Type == TypePAXGlobal {
+			if l.on("tar-pax") && len(e.PAXRecords) > 0 {
+				l.record("tar-pax", fmt.Sprintf("pax global header: %s dropped", describeRecords(e.PAXRecords)))
+				e.PAXRecords = nil
+			}
+			return
+		}
+		if l.on("tar-owner") && (e.UID != 0 || e.GID != 0 || e.Uname != "" || e.Gname != "") {
+			l.record("tar-owner", fmt.Sprintf("%q: owner %d/%d (%s/%s) → 0/0", e.Name, e.UID, e.GID, e.Uname, e.Gname))
+			e.UID, e.GID, e.Uname, e.Gname = 0, 0, "", ""
+		}
+		if l.on("tar-mode") && e.Type != TypeSymlink && e.Mode&0o022 != 0 {
+			m := e.Mode &^ 0o022
+			l.record("tar-mode", fmt.Sprintf("%q: mode %04o → %04o", e.Name, e.Mode, m))
+			e.Mode = m
+		}
+		if l.on("tar-pax") {
+			var dropped []string
+			if !e.AccessTime.IsZero() {
+				dropped = append(dropped, "atime")
+				e.AccessTime = time.Time{}
+			}
+			if !e.ChangeTime.IsZero() {
+				dropped = append(dropped, "ctime")
+				e.ChangeTime = time.Time{}
+			}
+			if hasSubSecond(e.ModTime) {
+				dropped = append(dropped, "sub-second mtime")
+				e.ModTime = e.ModTime.Truncate(time.Second)
+			}
+			for _, k := range sortedKeys(e.PAXRecords) {
+				if isXattrRecord(k) {
+					continue
+				}
+				dropped = append(dropped, k)
+				delete(e.PAXRecords, k)
+			}
+			if len(dropped) > 0 {
+				l.record("tar-pax", fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped)))
+			}
+		}
+		if l.on("tar-xattr") {
+			var dropped []string
+			for _, k := range sortedKeys(e.Xattrs) {
+				dropped = append(dropped, k)
+			}
+			e.Xattrs = nil
+			for _, k := range sortedKeys(e.PAXRecords) {
+				if isXattrRecord(k) {
+					dropped = append(dropped, k)
+					delete(e.PAXRecords, k)
+				}
+			}
+			if len(dropped) > 0 {
+				l.record("tar-xattr", fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped)))
+			}
+		}
+		if len(e.PAXRecords) == 0 {
+			e.PAXRecords = nil
+		}
+		if l.on("tar-devices") && e.Type != TypeCharDevice && e.Type != TypeBlockDevice && (e.Devmajor != 0 || e.Devminor != 0) {
+			l.record("tar-devices", fmt.Sprintf("%q: device %d,%d → 0,0", e.Name, e.Devmajor, e.Devminor))
+			e.Devmajor, e.Devminor = 0, 0
+		}
+	case Zip:
+		z := e.zip
+		if l.on("zip-time") {
+			t := newTime(e.ModTime)
+			date, tm := dosTime(t)
+			ext := withoutFields(z.extra, zipTimeFields)
+			if date != z.modDate || tm != z.modTime || len(ext) != len(z.extra) {
+				l.record("zip-time", fmt.Sprintf("%q: time %s → %s", e.Name, formatTime(e.ModTime), formatTime(fromDosTime(date, tm))))
+			}
+			z.modDate, z.modTime, z.extra = date, tm, ext
+			e.ModTime = fromDosTime(date, tm)
+		}
+		if l.on("zip-extra") && len(withoutZip64(z.extra)) > 0 {
+			l.record("zip-extra", fmt.Sprintf("%q: extra fields %s dropped", e.Name, describeExtra(z.extra)))
+			z.extra = nil
+		}
+	case Ar:
+		if l.on("ar-header") {
+			m := int64(0o644)
+			if e.Mode&0o111 != 0 {
+				m = 0o755
+			}
+			t := newTime(e.ModTime)
+			if !t.Equal(e.ModTime) || e.UID != 0 || e.GID != 0 || e.Mode != m {
+				l.record("ar-header", fmt.Sprintf("%q: mtime %s, owner %d/%d, mode %04o → %s, 0/0, %04o",
+					e.Name, formatTime(e.ModTime), e.UID, e.GID, e.Mode, formatTime(t), m))
+			}
+			e.ModTime, e.UID, e.GID, e.Mode = t, 0, 0, m
+		}
+	}
+}
+
+func joinPlain(items []string) string {
+	out := ""
+	for i, s := range items {
+		if i > 0 {
+			out += ", "
+		}
+		out += s
+	}
+	return out
+}
+
+func describeRecords(m map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		v := m[k]
+		if len(v) > 64 {
+			v = v[:64] + "…"
+		}
+		parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+	}
+	return joinPlain(parts)
+}
+
+// isXattrRecord reports whether a pax record carries an extended
+// attribute or ACL (the tar-xattr pass's business, not tar-pax's).
+func isXattrRecord(k string) bool {
+	return hasPrefix(k, "LIBARCHIVE.xattr.") || hasPrefix(k, "SCHILY.acl.") || hasPrefix(k, paxXattrPrefix)
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// sortZip orders a zip's entries by name, bytewise; the sort is stable so
+// duplicate names keep their stored order.
+func (n *normalizer) sortZip() {
+	zr := n.s.entries.(*zipReader)
+	sorted := sort.SliceIsSorted(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
+	if !sorted {
+		sort.SliceStable(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
+		n.log.record("zip-order", fmt.Sprintf("%d entries sorted by name", len(zr.files)))
+	}
+}
+
+// ctxReader stops a copy when the context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

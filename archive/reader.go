@@ -1,0 +1,331 @@
+package archive
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+)
+
+// Options configure how a stream is read.
+type Options struct {
+	Limits Limits
+	// Digest makes the Stream compute Entry.Digest (SHA-256) as content is
+	// read; content skipped by Next is read and hashed too.
+	Digest bool
+	// TempDir is where a zip that cannot be read in place (inside a
+	// compressed stream, or from a pipe) is spooled. Default os.TempDir().
+	TempDir string
+}
+
+// Stream is an opened input: its detected format and, for archives, its
+// entries. It reads forward only; entries come in stored order.
+type Stream struct {
+	Format Format
+	// Gzip is the header of the first gzip member, when compressed with gzip.
+	Gzip *GzipHeader
+	// ZipComment is the archive comment of a zip.
+	ZipComment string
+
+	name     string // for errors
+	opts     Options
+	entries  entryReader
+	raw      io.Reader // decompressed stream
+	counter  *countingReader
+	closers  []func() error
+	count    int64 // entries returned
+	cur      *Entry
+	content  io.Reader
+	hash     hash.Hash
+	consumed int64 // content bytes read across entries (zip has no counter)
+	err      error // sticky
+}
+
+// entryReader is what each container format implements.
+type entryReader interface {
+	// next returns the next entry and a reader of exactly its content
+	// (nil when the entry's content cannot be read), or io.EOF.
+	next() (*Entry, io.Reader, error)
+	// offset is the current position in the container stream.
+	offset() int64
+}
+
+// Open detects the format of src and prepares to read it. name is used in
+// error messages only. When src is an *os.File (or any io.ReaderAt with a
+// Seek method) a zip is read in place; otherwise it is spooled to a
+// temporary file first. The caller must Close the stream.
+func Open(src io.Reader, name string, opts Options) (s *Stream, err error) {
+	opts.Limits = opts.Limits.withDefaults()
+	s = &Stream{name: name, opts: opts}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+
+	start := int64(-1)
+	if sk, ok := src.(io.Seeker); ok {
+		if pos, err := sk.Seek(0, io.SeekCurrent); err == nil {
+			start = pos
+		}
+	}
+	outer := bufio.NewReaderSize(src, 64<<10)
+	head, err := peek(outer, 16)
+	if err != nil {
+		return nil, &FormatError{Format: "input", Offset: 0, Err: err}
+	}
+	s.Format.Compression = DetectCompression(head)
+	dec, gz, err := decompressor(s.Format.Compression, outer)
+	if err != nil {
+		return nil, &FormatError{Format: s.Format.Compression.String(), Offset: 0, Err: err}
+	}
+	s.closers = append(s.closers, dec.Close)
+	s.Gzip = gz
+	s.counter = &countingReader{r: layerErrors{dec, s.Format.Compression}, max: opts.Limits.MaxBytes}
+	inner := bufio.NewReaderSize(s.counter, 64<<10)
+	head, err = peek(inner, peekSize)
+	if err != nil {
+		return nil, &FormatError{Format: s.Format.String(), Offset: 0, Err: err}
+	}
+	s.Format.Container, s.Format.Deb = DetectContainer(head)
+	s.raw = inner
+
+	switch s.Format.Container {
+	case Tar:
+		s.entries = newTarReader(inner, s.counter, inner)
+	case Ar:
+		s.entries = newArReader(inner, s.counter, inner)
+	case Cpio:
+		s.entries = newCpioReader(inner, s.counter, inner)
+	case Zip:
+		ra, size, err := s.zipSource(src, start, inner)
+		if err != nil {
+			return nil, err
+		}
+		zr, comment, err := newZipReader(ra, size, opts.Limits)
+		if err != nil {
+			return nil, &FormatError{Format: "zip", Offset: -1, Err: err}
+		}
+		s.entries, s.ZipComment = zr, comment
+	}
+	return s, nil
+}
+
+// zipSource returns random access to the zip: the file itself when it is
+// an uncompressed seekable file, else a spooled copy.
+func (s *Stream) zipSource(src io.Reader, start int64, inner io.Reader) (io.ReaderAt, int64, error) {
+	if ra, ok := src.(io.ReaderAt); ok && start >= 0 && s.Format.Compression == NoCompression {
+		if sk, ok := src.(io.Seeker); ok {
+			end, err := sk.Seek(0, io.SeekEnd)
+			if err == nil {
+				return io.NewSectionReader(ra, start, end-start), end - start, nil
+			}
+		}
+	}
+	f, err := os.CreateTemp(s.opts.TempDir, "reproof-zip-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("spooling zip: %w", err)
+	}
+	s.closers = append(s.closers, func() error { f.Close(); return os.Remove(f.Name()) })
+	n, err := io.Copy(f, inner)
+	if err != nil {
+		return nil, 0, &FormatError{Format: s.Format.String(), Offset: n, Err: err}
+	}
+	return f, n, nil
+}
+
+// Name returns the name the stream was opened with.
+func (s *Stream) Name() string { return s.name }
+
+// Next advances to the next entry, skipping what is left of the current
+// one's content. It returns io.EOF after the last entry, and at once for a
+// stream that is not an archive.
+func (s *Stream) Next() (*Entry, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.entries == nil {
+		return nil, io.EOF
+	}
+	if err := s.finishContent(); err != nil {
+		return nil, s.fail(err)
+	}
+	off := s.entries.offset()
+	e, content, err := s.entries.next()
+	if err == io.EOF {
+		s.cur, s.content = nil, nil
+		s.err = io.EOF
+		return nil, io.EOF
+	}
+	if err != nil {
+		s.cur = nil
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			return nil, s.setErr(err)
+		}
+		return nil, s.setErr(&FormatError{Format: s.Format.String(), Offset: off, Err: err})
+	}
+	s.count++
+	if s.count > s.opts.Limits.MaxEntries {
+		return nil, s.setErr(&FormatError{Format: s.Format.String(), Entry: e.Name, Offset: off,
+			Err: fmt.Errorf("%w: more than %d entries (--max-entries)", ErrLimit, s.opts.Limits.MaxEntries)})
+	}
+	if e.Offset == 0 {
+		e.Offset = off
+	}
+	s.cur, s.content, s.hash = e, content, nil
+	if s.opts.Digest && content != nil && e.Type.HasContent() {
+		s.hash = sha256.New()
+	}
+	if s.opts.Digest && e.Type.HasContent() && e.Size == 0 && content != nil {
+		// Nothing to read: the digest of empty content is known now.
+		e.Digest = sha256.New().Sum(nil)
+		s.hash = nil
+	}
+	return e, nil
+}
+
+// Read reads the current entry's content. For a stream that is not an
+// archive it reads the decompressed stream.
+func (s *Stream) Read(p []byte) (int, error) {
+	if s.entries == nil {
+		return s.raw.Read(p)
+	}
+	if s.cur == nil {
+		return 0, io.EOF
+	}
+	if s.content == nil {
+		if s.cur.Type.HasContent() && s.cur.Size > 0 {
+			return 0, s.fail(fmt.Errorf("%w: content cannot be read", ErrUnsupported))
+		}
+		return 0, io.EOF
+	}
+	n, err := s.content.Read(p)
+	if n > 0 {
+		s.consumed += int64(n)
+		if s.consumed > s.opts.Limits.MaxBytes && s.Format.Container == Zip {
+			return n, s.fail(fmt.Errorf("%w: more than %d decompressed bytes (--max-bytes)", ErrLimit, s.opts.Limits.MaxBytes))
+		}
+		if s.hash != nil {
+			s.hash.Write(p[:n])
+		}
+	}
+	if err == io.EOF {
+		if s.hash != nil {
+			s.cur.Digest = s.hash.Sum(nil)
+			s.hash = nil
+		}
+		s.content = nil
+		return n, io.EOF
+	}
+	if err != nil {
+		return n, s.fail(err)
+	}
+	return n, nil
+}
+
+// finishContent reads what is left of the current entry.
+func (s *Stream) finishContent() error {
+	if s.cur == nil || s.content == nil {
+		return nil
+	}
+	if s.hash == nil {
+		// Formats skip unread content themselves, cheaper than reading it.
+		if sk, ok := s.content.(interface{ skip() error }); ok {
+			s.content = nil
+			return sk.skip()
+		}
+	}
+	_, err := io.Copy(io.Discard, readerOnly{s})
+	return err
+}
+
+type readerOnly struct{ r io.Reader }
+
+func (r readerOnly) Read(p []byte) (int, error) { return r.r.Read(p) }
+
+// fail wraps an error met while reading the current entry.
+func (s *Stream) fail(err error) error {
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		return s.setErr(err)
+	}
+	fe = &FormatError{Format: s.Format.String(), Offset: -1, Err: err}
+	if s.entries != nil {
+		fe.Offset = s.entries.offset()
+	}
+	if s.cur != nil {
+		fe.Entry = s.cur.Name
+	}
+	return s.setErr(fe)
+}
+
+func (s *Stream) setErr(err error) error {
+	if err == io.ErrUnexpectedEOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		if fe, ok := err.(*FormatError); ok && fe.Err == io.ErrUnexpectedEOF {
+			fe.Err = errTruncated
+		}
+	}
+	s.err = err
+	return err
+}
+
+var errTruncated = errors.New("unexpected end of data (truncated?)")
+
+// Close releases the stream's resources, including temporary files.
+func (s *Stream) Close() error {
+	var first error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.closers = nil
+	return first
+}
+
+// countingReader counts the bytes read and fails past max.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n > c.max {
+		return 0, fmt.Errorf("%w: more than %d decompressed bytes (--max-bytes)", ErrLimit, c.max)
+	}
+	if rest := c.max - c.n + 1; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// layerErrors names the compression layer in the errors it returns.
+type layerErrors struct {
+	r io.Reader
+	c Compression
+}
+
+func (l layerErrors) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if err != nil && err != io.EOF && l.c != NoCompression {
+		if err == io.ErrUnexpectedEOF {
+			err = errTruncated
+		}
+		err = fmt.Errorf("%v: %w", l.c, err)
+	}
+	return n, err
+}
+
+// bufferedOffset returns how far a reader consumed through br has got:
+// what the counter has read minus what br still buffers.
+func bufferedOffset(c *countingReader, br *bufio.Reader) int64 {
+	return c.n - int64(br.Buffered())
+}

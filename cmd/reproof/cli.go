@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes, the same for every command (see the EXIT STATUS section).
+const (
+	exitOK          = 0
+	exitDiffers     = 1
+	exitError       = 2
+	exitNormalized  = 3
+	exitBuildFailed = 4
+	exitInterrupted = 130
+)
+
+// streams is what a command may touch of the process: its standard
+// streams and its environment.
+type streams struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// command is one subcommand: its name, a one-line summary for the command
+// list, and its entry point.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, std streams) error
+}
+
+var commands = []command{
+	{"verify", "rebuild the tag and compare with the published release", notBuilt("verify", 6)},
+	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", notBuilt("rebuild", 4)},
+	{"diff", "compare two files, directories or archives (nested)", notBuilt("diff", 3)},
+	{"normalize", "rewrite an archive deterministically", runNormalize},
+	{"sums", "write checksum manifests; --check MANIFEST verifies one", notBuilt("sums", 5)},
+	{"init", "write a commented spec template", notBuilt("init", 6)},
+}
+
+const exitStatusHelp = `EXIT STATUS
+  0  reproducible (bit for bit) / identical
+  1  not reproducible: content differs, artifact missing, checksum mismatch
+  2  error: usage, network, registry, runtime, hostile or corrupt input, incomplete
+  3  equivalent only after normalization / only metadata, order or compression differ
+  4  the build itself failed
+  130  interrupted
+`
+
+func topUsage(w io.Writer) {
+	fmt.Fprint(w, `reproof rebuilds a software release from its tagged source and tells whether
+the published artifacts are what that source produces.
+
+Usage:
+  reproof COMMAND [flags] [args]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Flags:
+  -h, --help      show this help
+      --version   print reproof's version
+
+Run 'reproof COMMAND --help' for the flags of a command.
+
+`+exitStatusHelp)
+}
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, std streams) int {
+	return report(dispatch(ctx, args, std), std.stderr)
+}
+
+func dispatch(ctx context.Context, args []string, std streams) error {
+	if len(args) == 0 {
+		topUsage(std.stderr)
+		return &usageError{msg: "no command given", hint: "run 'reproof --help' for the list of commands"}
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		topUsage(std.stdout)
+		return nil
+	case "--version", "version":
+		fmt.Fprintf(std.stdout, "reproof %s\n", version())
+		return nil
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], std)
+		}
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return &usageError{msg: fmt.Sprintf("unknown flag %q", args[0]), hint: "run 'reproof --help' for usage"}
+	}
+	return &usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "run 'reproof --help' for the list of commands"}
+}
+
+// version returns the module version from the build info.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// usageError is a mistake in the command line: exit 2 with a hint.
+type usageError struct {
+	msg  string
+	hint string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitCodeError carries an exit code other than 0 or 2 (a result, not a
+// failure); msg, if any, is printed.
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e *exitCodeError) Error() string { return e.msg }
+
+// hinted adds a next step to an error.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+// report prints err the one way errors are printed and returns the code.
+func report(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var ce *exitCodeError
+	var he *hinted
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "reproof: interrupted")
+		return exitInterrupted
+	case errors.As(err, &ce):
+		if ce.msg != "" {
+			fmt.Fprintf(stderr, "reproof: %s\n", ce.msg)
+		}
+		return ce.code
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "reproof: %s\n", oneLine(ue.msg))
+		if ue.hint != "" {
+			fmt.Fprintf(stderr, "hint: %s\n", ue.hint)
+		}
+		return exitError
+	}
+	fmt.Fprintf(stderr, "reproof: %s\n", oneLine(err.Error()))
+	if errors.As(err, &he) {
+		fmt.Fprintf(stderr, "hint: %s\n", he.hint)
+	}
+	return exitError
+}
+
+// oneLine keeps an error message on one line whatever the input put in it.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// newFlagSet returns a flag set whose errors are ours to print, and whose
+// --help prints usage (with the EXIT STATUS section) to stdout.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.BoolP("help", "h", false, "show this help")
+	return fs
+}
+
+// parseFlags parses args; it returns done=true when --help was given.
+func parseFlags(fs *pflag.FlagSet, args []string, std streams, usage func(io.Writer)) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		return false, &usageError{msg: fmt.Sprintf("%s: %v", fs.Name(), err),
+			hint: fmt.Sprintf("run 'reproof %s --help' for usage", fs.Name())}
+	}
+	if h, _ := fs.GetBool("help"); h {
+		usage(std.stdout)
+		return true, nil
+	}
+	return false, nil
+}
+
+func notBuilt(name string, issue int) func(context.Context, []string, streams) error {
+	return func(_ context.Context, args []string, std streams) error {
+		for _, a := range args {
+			if a == "-h" || a == "--help" {
+				fmt.Fprintf(std.stdout, "Usage: reproof %s ...\n\n'reproof %s' is not built yet (issue %d).\n\n%s", name, name, issue, exitStatusHelp)
+				return nil
+			}
+		}
+		return &usageError{msg: fmt.Sprintf("%s is not built yet", name),
+			hint: fmt.Sprintf("it is planned in issue %d; 'reproof normalize' works today", issue)}
+	}
+}

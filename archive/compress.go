@@ -104,6 +104,11 @@ func compressor(w io.Writer, c Compression, hdr *GzipHeader) (io.WriteCloser, er
 		if hdr != nil {
 			zw.Name, zw.Comment, zw.Extra, zw.ModTime, zw.OS = hdr.Name, hdr.Comment, hdr.Extra, hdr.ModTime, hdr.OS
 		}
+		if zw.ModTime.IsZero() {
+			// MTIME 0: this writer stores uint32(ModTime.Unix()) as is,
+			// which for the zero time is not 0.
+			zw.ModTime = time.Unix(0, 0)
+		}
 		return zw, nil
 	case Xz:
 		return xz.WriterConfig{DictCap: XzDictCap, CheckSum: xz.CRC64}.NewWriter(w)

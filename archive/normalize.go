@@ -82,9 +82,12 @@ func passApplies(name string, in, out Format) bool {
 
 func (l *passLog) on(pass string) bool { _, ok := l.index[pass]; return ok }
 
-func (l *passLog) record(pass, what string) {
+func (l *passLog) record(pass, what string) { l.recordN(pass, 1, what) }
+
+// recordN records a change that touched n entries at once.
+func (l *passLog) recordN(pass string, n int64, what string) {
 	r := &l.reports[l.index[pass]]
-	r.Changed++
+	r.Changed += n
 	if len(r.Examples) < maxExamples {
 		r.Examples = append(r.Examples, what)
 	}
@@ -145,7 +148,7 @@ func Normalize(ctx context.Context, src io.Reader, name string, dst io.Writer, o
 	case Cpio:
 		return nil, fmt.Errorf("%w: cpio archives are read, not rewritten", ErrUnsupported)
 	default:
-		w, err := NewWriter(dst, WriterOptions{Format: out, Gzip: gz, ZipComment: s.ZipComment})
+		w, err := NewWriter(dst, WriterOptions{Format: out, Gzip: gz, ZipComment: n.zipComment()})
 		if err != nil {
 			return nil, err
 		}
@@ -226,6 +229,21 @@ func describeGzip(h *GzipHeader) string {
 	return s + " → canonical header"
 }
 
+// zipComment is the archive comment to write: the input's, unless
+// zip-extra drops it (git archive stores the commit id there).
+func (n *normalizer) zipComment() string {
+	c := n.s.ZipComment
+	if c == "" || !n.log.on("zip-extra") {
+		return c
+	}
+	shown := c
+	if len(shown) > 64 {
+		shown = shown[:64] + "…"
+	}
+	n.log.record("zip-extra", fmt.Sprintf("archive comment %q dropped", shown))
+	return ""
+}
+
 // formatTime renders a time in UTC, RFC 3339; the zero time as "0".
 func formatTime(t time.Time) string {
 	if t.IsZero() {
@@ -291,18 +309,20 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 	}
 	switch n.s.Format.Container {
 	case Tar:
-		if l.on("tar-mtime") {
-			if t := newTime(e.ModTime); !t.Equal(e.ModTime) {
-				l.record("tar-mtime", fmt.Sprintf("%q: mtime %s → %s", e.Name, formatTime(e.ModTime), formatTime(t)))
-				e.ModTime = t
-			}
-		}
 		if e.Type == TypePAXGlobal {
+			// A global header carries only its records: no mtime, owner
+			// or mode of its own reaches the output.
 			if l.on("tar-pax") && len(e.PAXRecords) > 0 {
 				l.record("tar-pax", fmt.Sprintf("pax global header: %s dropped", describeRecords(e.PAXRecords)))
 				e.PAXRecords = nil
 			}
 			return
+		}
+		if l.on("tar-mtime") {
+			if t := newTime(e.ModTime); !t.Equal(e.ModTime) {
+				l.record("tar-mtime", fmt.Sprintf("%q: mtime %s → %s", e.Name, formatTime(e.ModTime), formatTime(t)))
+				e.ModTime = t
+			}
 		}
 		if l.on("tar-owner") && (e.UID != 0 || e.GID != 0 || e.Uname != "" || e.Gname != "") {
 			l.record("tar-owner", fmt.Sprintf("%q: owner %d/%d (%s/%s) → 0/0", e.Name, e.UID, e.GID, e.Uname, e.Gname))
@@ -373,9 +393,18 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 			z.modDate, z.modTime, z.extra = date, tm, ext
 			e.ModTime = fromDosTime(date, tm)
 		}
-		if l.on("zip-extra") && len(withoutZip64(z.extra)) > 0 {
-			l.record("zip-extra", fmt.Sprintf("%q: extra fields %s dropped", e.Name, describeExtra(z.extra)))
-			z.extra = nil
+		if l.on("zip-extra") {
+			var dropped []string
+			if len(withoutZip64(z.extra)) > 0 {
+				dropped = append(dropped, "extra fields "+describeExtra(z.extra))
+			}
+			if z.comment != "" {
+				dropped = append(dropped, fmt.Sprintf("comment %q", z.comment))
+			}
+			if len(dropped) > 0 {
+				l.record("zip-extra", fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped)))
+			}
+			z.extra, z.comment = nil, ""
 		}
 	case Ar:
 		if l.on("ar-header") {
@@ -431,7 +460,7 @@ func (n *normalizer) sortZip() {
 	sorted := sort.SliceIsSorted(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
 	if !sorted {
 		sort.SliceStable(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
-		n.log.record("zip-order", fmt.Sprintf("%d entries sorted by name", len(zr.files)))
+		n.log.recordN("zip-order", int64(len(zr.files)), fmt.Sprintf("%d entries sorted by name", len(zr.files)))
 	}
 }
 

@@ -24,7 +24,7 @@ var Passes = []Pass{
 	{"gzip-header", "gzip", "no file name, no comment, no extra field, MTIME 0, OS byte 255"},
 	{"zip-order", "zip", "sort entries by name, bytewise"},
 	{"zip-time", "zip", "DOS time from the epoch in UTC (--clamp: only later ones); drop extended and NTFS timestamps"},
-	{"zip-extra", "zip", "drop extra fields (Info-ZIP unix uid/gid and the like)"},
+	{"zip-extra", "zip", "drop extra fields (Info-ZIP unix uid/gid and the like) and comments"},
 	{"ar-header", "ar", "member mtime from the epoch, uid and gid 0, mode 0644 (0755 when executable)"},
 }
 

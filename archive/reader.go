@@ -57,13 +57,12 @@ type entryReader interface {
 // error messages only. When src is an *os.File (or any io.ReaderAt with a
 // Seek method) a zip is read in place; otherwise it is spooled to a
 // temporary file first. The caller must Close the stream.
-func Open(src io.Reader, name string, opts Options) (s *Stream, err error) {
+func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 	opts.Limits = opts.Limits.withDefaults()
-	s = &Stream{name: name, opts: opts}
+	s := &Stream{name: name, opts: opts}
 	defer func() {
 		if err != nil {
 			s.Close()
-			s = nil
 		}
 	}()
 
@@ -158,6 +157,9 @@ func (s *Stream) Next() (*Entry, error) {
 	e, content, err := s.entries.next()
 	if err == io.EOF {
 		s.cur, s.content = nil, nil
+		if err := s.drain(); err != nil {
+			return nil, s.setErr(err)
+		}
 		s.err = io.EOF
 		return nil, io.EOF
 	}
@@ -187,6 +189,20 @@ func (s *Stream) Next() (*Entry, error) {
 		s.hash = nil
 	}
 	return e, nil
+}
+
+// drain reads a compressed stream to its end once the container has
+// ended, so the decompressor checks its trailer (gzip CRC and size, xz
+// index, zstd checksum): a truncated or corrupt stream is an error even
+// when the container's end marker came before the damage.
+func (s *Stream) drain() error {
+	if s.Format.Compression == NoCompression || s.Format.Container == Zip {
+		return nil // nothing to check, or already read to the end by the spool
+	}
+	if _, err := io.Copy(io.Discard, s.raw); err != nil {
+		return &FormatError{Format: s.Format.String(), Offset: s.counter.n, Err: err}
+	}
+	return nil
 }
 
 // Read reads the current entry's content. For a stream that is not an

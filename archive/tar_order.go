@@ -97,7 +97,7 @@ func (n *normalizer) sortedTar(w Writer) error {
 		}
 	}
 	if moved > 0 {
-		n.log.record("tar-order", fmt.Sprintf("%d of %d entries moved", moved, len(index)))
+		n.log.recordN("tar-order", int64(moved), fmt.Sprintf("%d of %d entries moved", moved, len(index)))
 	}
 	plans := planHardlinks(index, order)
 	for _, p := range plans {

@@ -1,0 +1,50 @@
+# reproof: build, test, demo, bench, fuzz, lint.
+# `make demo` and `make test` work from a clean clone on Debian: they install
+# what is missing (apt-get as root; otherwise they print the command to run).
+
+SHELL := /bin/bash
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN := bin/reproof
+FUZZTIME ?= 30s
+# Debian packages the tests drive for real.
+TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr
+
+.PHONY: all build deps test vet unit e2e demo bench fuzz lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/reproof
+
+deps:
+	@bash scripts/deps.sh $(TEST_PACKAGES)
+
+vet:
+	$(GO) vet ./...
+
+# Unit and end-to-end tests: the end-to-end tests (cmd/reproof/e2e_test.go)
+# build the binary and run it against archives made by the real tools.
+test: deps vet
+	$(GO) test -race -count=1 ./...
+
+demo: deps build
+	@bash examples/demo.sh $(BIN)
+
+bench: deps
+	bash bench/normalize.sh
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# Runs every fuzz target for FUZZTIME each (e.g. make fuzz FUZZTIME=10m).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list='^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz: $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint: vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin

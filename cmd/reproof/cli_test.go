@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the CLI in-process and returns its exit code and output.
+func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(ctx, args, streams{
+		stdin:  strings.NewReader(""),
+		stdout: &out,
+		stderr: &errb,
+		getenv: func(k string) string { return env[k] },
+	})
+	return code, out.String(), errb.String()
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		code, out, errOut := runCLI(t, context.Background(), nil, args...)
+		if code != 0 || errOut != "" {
+			t.Errorf("reproof %v: exit %d, stderr %q; want 0 and nothing", args, code, errOut)
+		}
+		for _, c := range commands {
+			if !strings.Contains(out, "  "+c.name+" ") {
+				t.Errorf("reproof %v: command %q not listed", args, c.name)
+			}
+		}
+		if !strings.Contains(out, "EXIT STATUS") {
+			t.Errorf("reproof %v: no EXIT STATUS section", args)
+		}
+	}
+	for _, c := range commands {
+		code, out, _ := runCLI(t, context.Background(), nil, c.name, "--help")
+		if code != 0 || !strings.Contains(out, "EXIT STATUS") || !strings.Contains(out, "reproof "+c.name) {
+			t.Errorf("reproof %s --help: exit %d, output %q; want 0 with usage and EXIT STATUS", c.name, code, out)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "reproof ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("reproof --version = %d, %q; want 0 and one line", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command given"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"--frobnicate"}, `unknown flag "--frobnicate"`},
+		{[]string{"normalize", "--frobnicate"}, "unknown flag: --frobnicate"},
+		{[]string{"normalize"}, "want one input archive"},
+		{[]string{"normalize", "a.tar"}, "no output"},
+		{[]string{"normalize", "--passes", "tar-nope", "a.tar", "-o", "b"}, `unknown pass "tar-nope"`},
+		{[]string{"normalize", "--epoch", "yesterday", "a.tar", "-o", "b"}, "not a number"},
+		{[]string{"normalize", "--epoch", "0", "--compression", "bzip2", "a.tar", "-o", "b"}, "--compression"},
+		{[]string{"normalize", "a.tar", "-o", "b"}, "no epoch"},
+		{[]string{"verify"}, "verify is not built yet"},
+		{[]string{"rebuild"}, "rebuild is not built yet"},
+		{[]string{"diff", "a", "b"}, "diff is not built yet"},
+		{[]string{"sums", "a"}, "sums is not built yet"},
+		{[]string{"init"}, "init is not built yet"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, context.Background(), nil, tt.args...)
+		lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+		if tt.args == nil {
+			lines = lines[len(lines)-2:] // after the usage text
+		}
+		if code != 2 {
+			t.Errorf("reproof %q: exit %d, want 2", tt.args, code)
+		}
+		if out != "" {
+			t.Errorf("reproof %q: stdout %q, want nothing", tt.args, out)
+		}
+		if !strings.HasPrefix(lines[0], "reproof: ") || !strings.Contains(lines[0], tt.want) {
+			t.Errorf("reproof %q: first line %q, want reproof: ...%s...", tt.args, lines[0], tt.want)
+		}
+		if len(lines) != 2 || !strings.HasPrefix(lines[1], "hint: ") {
+			t.Errorf("reproof %q: stderr %q, want the error and one hint line", tt.args, errOut)
+		}
+	}
+}
+
+func TestNormalizeInProcess(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.tar.gz")
+	in := "../../archive/testdata/seed/t.tar.gz"
+	env := map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+	code, stdout, stderr := runCLI(t, context.Background(), env, "normalize", in, "-o", out)
+	if code != 0 {
+		t.Fatalf("normalize: exit %d, stderr %q", code, stderr)
+	}
+	if stdout != "" || !strings.Contains(stderr, "tar-mtime") {
+		t.Errorf("normalize: stdout %q, stderr %q; want the summary on stderr only", stdout, stderr)
+	}
+	first, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Normalizing the output again is a no-op, and says so.
+	again := filepath.Join(dir, "again.tar.gz")
+	code, _, stderr = runCLI(t, context.Background(), env, "normalize", out, "-o", again)
+	second, _ := os.ReadFile(again)
+	if code != 0 || !bytes.Equal(first, second) {
+		t.Errorf("normalize twice: exit %d, %d then %d bytes; want a fixed point", code, len(first), len(second))
+	}
+	if strings.Contains(stderr, " changed,") {
+		t.Errorf("normalize of a normalized archive reports changes:\n%s", stderr)
+	}
+}
+
+func TestNormalizeInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, _, stderr := runCLI(t, ctx, nil, "normalize", "--epoch", "0", "../../archive/testdata/seed/pax.tar", "-o", filepath.Join(dir, "out.tar"))
+	if code != 130 {
+		t.Errorf("normalize with a cancelled context: exit %d (%q), want 130", code, stderr)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("interrupted normalize left %d files behind, e.g. %q", len(left), left[0].Name())
+	}
+}
+
+// TestReadmeUsageMatchesHelp keeps the README's usage section honest.
+func TestReadmeUsageMatchesHelp(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--help"}, {"normalize", "--help"}} {
+		_, out, _ := runCLI(t, context.Background(), nil, args...)
+		if !bytes.Contains(readme, []byte(out)) {
+			t.Errorf("README.md does not contain the output of 'reproof %s'; regenerate its usage section", strings.Join(args, " "))
+		}
+	}
+}

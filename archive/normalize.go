@@ -284,13 +284,18 @@ func (n *normalizer) nextEntry() (*Entry, error) {
 	if err := n.ctx.Err(); err != nil {
 		return nil, err
 	}
-	e, err := n.s.Next()
-	if err != nil {
-		return nil, err
+	for {
+		e, err := n.s.Next()
+		if err != nil {
+			return nil, err
+		}
+		n.count++
+		n.applyEntryPasses(e)
+		if e.Type == TypePAXGlobal && len(e.PAXRecords) == 0 {
+			continue // a global header left with no records says nothing
+		}
+		return e, nil
 	}
-	n.count++
-	n.applyEntryPasses(e)
-	return e, nil
 }
 
 func (n *normalizer) applyEntryPasses(e *Entry) {

@@ -8,6 +8,8 @@ import (
 	"hash"
 	"io"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Options configure how a stream is read.
@@ -16,6 +18,9 @@ type Options struct {
 	// Digest makes the Stream compute Entry.Digest (SHA-256) as content is
 	// read; content skipped by Next is read and hashed too.
 	Digest bool
+	// PayloadDigest makes the Stream hash the whole decompressed stream
+	// (see Stream.PayloadDigest).
+	PayloadDigest bool
 	// TempDir is where a zip that cannot be read in place (inside a
 	// compressed stream, or from a pipe) is spooled. Default os.TempDir().
 	TempDir string
@@ -85,6 +90,9 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 	s.closers = append(s.closers, dec.Close)
 	s.Gzip = gz
 	s.counter = &countingReader{r: layerErrors{dec, s.Format.Compression}, max: opts.Limits.MaxBytes}
+	if opts.PayloadDigest {
+		s.counter.hash = sha256.New()
+	}
 	inner := bufio.NewReaderSize(s.counter, 64<<10)
 	head, err = peek(inner, peekSize)
 	if err != nil {
@@ -199,7 +207,13 @@ func (s *Stream) drain() error {
 	if s.Format.Compression == NoCompression || s.Format.Container == Zip {
 		return nil // nothing to check, or already read to the end by the spool
 	}
-	if _, err := io.Copy(io.Discard, s.raw); err != nil {
+	_, err := io.Copy(io.Discard, s.raw)
+	if errors.Is(err, gzip.ErrHeader) {
+		// Bytes after the last complete member are not gzip: trailing
+		// padding, which GNU gzip ignores too. The members were checked.
+		err = nil
+	}
+	if err != nil {
 		return &FormatError{Format: s.Format.String(), Offset: s.counter.n, Err: err}
 	}
 	return nil
@@ -306,9 +320,11 @@ func (s *Stream) Close() error {
 
 // countingReader counts the bytes read and fails past max.
 type countingReader struct {
-	r   io.Reader
-	n   int64
-	max int64
+	r    io.Reader
+	n    int64
+	max  int64
+	hash hash.Hash // of every byte read, when asked for
+	done bool      // r returned io.EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -320,7 +336,29 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.hash != nil {
+		c.hash.Write(p[:n])
+	}
+	if err == io.EOF {
+		c.done = true
+	}
 	return n, err
+}
+
+// PayloadDigest returns the SHA-256 of the whole decompressed stream (the
+// container's bytes), once Next has returned io.EOF, for a stream opened
+// with Options.PayloadDigest; nil otherwise. Two archives with equal
+// payload digests differ at most in their compression.
+func (s *Stream) PayloadDigest() []byte {
+	if s.counter == nil || s.counter.hash == nil || (s.entries != nil && s.err != io.EOF) {
+		return nil
+	}
+	if !s.counter.done {
+		if _, err := io.Copy(io.Discard, s.raw); err != nil || !s.counter.done {
+			return nil
+		}
+	}
+	return s.counter.hash.Sum(nil)
 }
 
 // layerErrors names the compression layer in the errors it returns.

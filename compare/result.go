@@ -83,7 +83,7 @@ type ContentDiff struct {
 	Unified string `json:"unified,omitempty"`
 	// Sections lists the ELF sections that differ, with the build IDs.
 	Sections []string `json:"sections,omitempty"`
-	BuildID  [2]string `json:"build_id,omitempty"`
+	BuildID  []string `json:"build_id,omitempty"` // A and B, when either has one
 	// Omitted counts lines or regions left out by the caps.
 	Omitted int `json:"omitted,omitempty"`
 }

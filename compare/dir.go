@@ -1,0 +1,167 @@
+package compare
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/reproof/reproof/archive"
+)
+
+// readDirTree walks a directory into a tree, hashing regular files with a
+// worker pool. Filesystem noise (inode, atime, ctime, block counts,
+// directory sizes) is not recorded: it is never a difference.
+func (c *comparer) readDirTree(root string) (*tree, error) {
+	t := newTree()
+	var files []*entryInfo
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		if int64(len(t.entries)) >= c.opts.MaxEntries {
+			return fmt.Errorf("%w: more than %d entries (--max-entries)", archive.ErrLimit, c.opts.MaxEntries)
+		}
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		e := entryFromFileInfo(filepath.ToSlash(rel), info)
+		if e.Type == archive.TypeSymlink {
+			if e.Linkname, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		x := &entryInfo{key: normalizeName(e.Name), e: e, file: p}
+		t.add(x)
+		if e.Type == archive.TypeRegular {
+			files = append(files, x)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, c.hashFiles(files)
+}
+
+func entryFromFileInfo(name string, info fs.FileInfo) *archive.Entry {
+	m := info.Mode()
+	e := &archive.Entry{Name: name, Mode: int64(m.Perm()), ModTime: info.ModTime().UTC()}
+	if m&fs.ModeSetuid != 0 {
+		e.Mode |= archive.ModeSetuid
+	}
+	if m&fs.ModeSetgid != 0 {
+		e.Mode |= archive.ModeSetgid
+	}
+	if m&fs.ModeSticky != 0 {
+		e.Mode |= archive.ModeSticky
+	}
+	switch {
+	case m.IsRegular():
+		e.Type, e.Size = archive.TypeRegular, info.Size()
+	case m.IsDir():
+		e.Type = archive.TypeDir
+	case m&fs.ModeSymlink != 0:
+		e.Type = archive.TypeSymlink
+	case m&fs.ModeNamedPipe != 0:
+		e.Type = archive.TypeFIFO
+	case m&fs.ModeCharDevice != 0:
+		e.Type = archive.TypeCharDevice
+	case m&fs.ModeDevice != 0:
+		e.Type = archive.TypeBlockDevice
+	default:
+		e.Type = archive.TypeFIFO // sockets: no content, compared by metadata
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		e.UID, e.GID = int(st.Uid), int(st.Gid)
+		if e.Type == archive.TypeCharDevice || e.Type == archive.TypeBlockDevice {
+			dev := uint64(st.Rdev)
+			e.Devmajor = int64((dev>>8)&0xfff | (dev>>32)&^0xfff)
+			e.Devminor = int64(dev&0xff | (dev>>12)&^0xff)
+		}
+	}
+	return e
+}
+
+// hashFiles sets the digest of every file, in parallel.
+func (c *comparer) hashFiles(files []*entryInfo) error {
+	work := make(chan *entryInfo)
+	errs := make([]error, c.opts.Workers)
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for x := range work {
+				if errs[w] != nil {
+					continue
+				}
+				errs[w] = hashInto(x)
+			}
+		}(w)
+	}
+	for _, x := range files {
+		work <- x
+	}
+	close(work)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hashInto(x *entryInfo) error {
+	f, err := os.Open(x.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("reading %q: %w", x.file, err)
+	}
+	x.e.Digest = h.Sum(nil)
+	return nil
+}
+
+// compareDirs compares two directory trees.
+func (c *comparer) compareDirs(a, b, prefix string, depth int) error {
+	var ta, tb *tree
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tb, errB = c.readDirTree(b)
+	}()
+	ta, errA = c.readDirTree(a)
+	wg.Wait()
+	if errA != nil {
+		return fmt.Errorf("reading directory %q: %w", a, errA)
+	}
+	if errB != nil {
+		return fmt.Errorf("reading directory %q: %w", b, errB)
+	}
+	c.count(int64(len(ta.entries)), int64(len(tb.entries)))
+	diffs, pairs := c.pairEntries(ta, tb, prefix, false)
+	c.add(diffs...)
+	for i := range pairs {
+		pairs[i].fileA, pairs[i].fileB = pairs[i].a.file, pairs[i].b.file
+	}
+	return c.comparePairs(pairs, depth)
+}

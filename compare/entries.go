@@ -1,0 +1,531 @@
+package compare
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reproof/reproof/archive"
+)
+
+// entryInfo is one entry of a compared tree (an archive or a directory).
+type entryInfo struct {
+	key   string         // normalized name: the pairing key
+	e     *archive.Entry // metadata, with Digest for regular files
+	index int            // position in stored order
+	// For a hardlink: the size and digest of the content it links to, when
+	// the target is in the tree.
+	linkSize   int64
+	linkDigest []byte
+	file       string // for directory trees: the file on disk
+}
+
+// contentDigest is the digest of the bytes the entry stands for.
+func (x *entryInfo) contentDigest() []byte {
+	if x.e.Type == archive.TypeHardlink {
+		return x.linkDigest
+	}
+	return x.e.Digest
+}
+
+// tree is one side's entries, in stored order and by key.
+type tree struct {
+	entries []*entryInfo
+	byKey   map[string]*entryInfo // the first entry of each key
+	dups    map[string]int        // keys stored more than once: the count
+	payload []byte                // digest of the decompressed container stream
+	zipNote string                // zip archive comment
+}
+
+func newTree() *tree {
+	return &tree{byKey: map[string]*entryInfo{}, dups: map[string]int{}}
+}
+
+func (t *tree) add(x *entryInfo) {
+	x.index = len(t.entries)
+	t.entries = append(t.entries, x)
+	if _, ok := t.byKey[x.key]; ok {
+		t.dups[x.key]++
+		if t.dups[x.key] == 1 {
+			t.dups[x.key] = 2
+		}
+		return
+	}
+	t.byKey[x.key] = x
+}
+
+// resolveHardlinks gives each hardlink the size and digest of its target.
+func (t *tree) resolveHardlinks() {
+	for _, x := range t.entries {
+		if x.e.Type != archive.TypeHardlink {
+			continue
+		}
+		target := t.byKey[normalizeName(x.e.Linkname)]
+		for hops := 0; target != nil && target.e.Type == archive.TypeHardlink && hops < 8; hops++ {
+			target = t.byKey[normalizeName(target.e.Linkname)]
+		}
+		if target != nil && target.e.Type == archive.TypeRegular {
+			x.linkSize, x.linkDigest = target.e.Size, target.e.Digest
+		}
+	}
+}
+
+// normalizeName is the pairing key of an entry name: "./a", "a", "/a" and
+// "a/" are the same entry.
+func normalizeName(name string) string {
+	for strings.HasPrefix(name, "./") {
+		name = name[2:]
+	}
+	name = strings.TrimLeft(name, "/")
+	if name == "" || name == "." {
+		return "."
+	}
+	return path.Clean(name)
+}
+
+// readArchiveTree reads every entry of an archive, hashing contents.
+func (c *comparer) readArchiveTree(p string) (*tree, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s, err := archive.Open(f, p, archive.Options{Digest: true, PayloadDigest: true, Limits: c.opts.limits(), TempDir: c.tmp})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	t := newTree()
+	t.zipNote = s.ZipComment
+	for {
+		if err := c.ctx.Err(); err != nil {
+			return nil, err
+		}
+		e, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(io.Discard, s); err != nil {
+			if errors.Is(err, archive.ErrUnsupported) {
+				e.Digest = nil // content not readable (zip method): compared by size only
+			} else {
+				return nil, err
+			}
+		}
+		t.add(&entryInfo{key: normalizeName(e.Name), e: e})
+	}
+	t.payload = s.PayloadDigest()
+	t.resolveHardlinks()
+	return t, nil
+}
+
+// compareArchives compares two archives entry by entry.
+func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix string, depth int, top bool) error {
+	var ta, tb *tree
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tb, errB = c.readArchiveTree(b)
+	}()
+	ta, errA = c.readArchiveTree(a)
+	wg.Wait()
+	for _, err := range []error{errA, errB} {
+		if err == nil {
+			continue
+		}
+		if c.ctx.Err() != nil {
+			return c.ctx.Err()
+		}
+		if top && !errors.Is(err, archive.ErrLimit) {
+			return err
+		}
+		c.stop(prefix, oneLine(err.Error()))
+		return nil
+	}
+	c.count(int64(len(ta.entries)), int64(len(tb.entries)))
+
+	var local []Difference
+	payloadEqual := ta.payload != nil && bytes.Equal(ta.payload, tb.payload)
+	if fa.Compression != archive.NoCompression || fb.Compression != archive.NoCompression {
+		if d, ok := compressionDifference(a, b, fa, fb, payloadEqual); ok {
+			d.Path = prefix
+			local = append(local, d)
+		}
+	}
+	if payloadEqual {
+		c.add(local...)
+		return nil
+	}
+	if fa.Container != fb.Container {
+		local = append(local, Difference{Path: prefix, Kind: KindType, Detail: fmt.Sprintf("%v → %v", fa.Container, fb.Container),
+			Old: fa.Container.String(), New: fb.Container.String()})
+	}
+	if ta.zipNote != tb.zipNote {
+		local = append(local, Difference{Path: prefix, Kind: KindPax, Detail: fmt.Sprintf("zip comment %q → %q", clip(ta.zipNote), clip(tb.zipNote)),
+			Old: ta.zipNote, New: tb.zipNote})
+	}
+	diffs, pairs := c.pairEntries(ta, tb, prefix, true)
+	local = append(local, diffs...)
+	if len(local) == 0 && len(pairs) == 0 {
+		// The bytes differ (we were called because they do), yet every
+		// entry agrees: the difference is in how the container encodes them.
+		local = append(local, containerDifference(prefix, fa))
+	}
+	c.add(local...)
+	if len(pairs) == 0 {
+		return nil
+	}
+	filesA, errA := c.extract(a, pairs, func(p contentPair) *entryInfo { return p.a })
+	if errA == nil {
+		var filesB map[*entryInfo]string
+		filesB, errB = c.extract(b, pairs, func(p contentPair) *entryInfo { return p.b })
+		if errB == nil {
+			for i := range pairs {
+				pairs[i].fileA, pairs[i].fileB = filesA[pairs[i].a], filesB[pairs[i].b]
+			}
+			return c.comparePairs(pairs, depth)
+		}
+		errA = errB
+	}
+	if c.ctx.Err() != nil {
+		return c.ctx.Err()
+	}
+	c.stop(prefix, "extracting contents: "+oneLine(errA.Error()))
+	return nil
+}
+
+// containerDifference explains bytes that differ while every entry agrees.
+func containerDifference(prefix string, f archive.Format) Difference {
+	if f.Container == archive.Tar {
+		return Difference{Path: prefix, Kind: KindPax,
+			Detail: "tar headers encoded differently, entries equal (ustar/pax/GNU encoding, or atime, ctime, inode records)"}
+	}
+	return Difference{Path: prefix, Kind: KindCompression,
+		Detail: fmt.Sprintf("%v containers differ, entries equal (compression method or level, extra fields, layout)", f.Container)}
+}
+
+// contentPair is two entries whose contents must be compared.
+type contentPair struct {
+	path         string
+	a, b         *entryInfo
+	fileA, fileB string
+}
+
+// pairEntries pairs the two trees by key and returns the metadata
+// differences and the pairs whose contents differ.
+func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]Difference, []contentPair) {
+	keys := make([]string, 0, len(ta.byKey)+len(tb.byKey))
+	for k := range ta.byKey {
+		keys = append(keys, k)
+	}
+	for k := range tb.byKey {
+		if _, ok := ta.byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var diffs []Difference
+	var pairs []contentPair
+	for _, k := range keys {
+		xa, xb := ta.byKey[k], tb.byKey[k]
+		p := joinPath(prefix, k)
+		if n := ta.dups[k]; n > 0 {
+			diffs = append(diffs, Difference{Path: p, Kind: KindDuplicate, Detail: fmt.Sprintf("stored %d times in A", n)})
+		}
+		if n := tb.dups[k]; n > 0 {
+			diffs = append(diffs, Difference{Path: p, Kind: KindDuplicate, Detail: fmt.Sprintf("stored %d times in B", n)})
+		}
+		switch {
+		case xb == nil:
+			diffs = append(diffs, Difference{Path: p, Kind: KindMissing, Detail: "only in A (" + xa.e.Type.String() + ")"})
+			continue
+		case xa == nil:
+			diffs = append(diffs, Difference{Path: p, Kind: KindExtra, Detail: "only in B (" + xb.e.Type.String() + ")"})
+			continue
+		}
+		ds, needContent := compareMeta(p, xa, xb)
+		diffs = append(diffs, ds...)
+		if needContent {
+			pairs = append(pairs, contentPair{path: p, a: xa, b: xb})
+		}
+	}
+	if checkOrder {
+		if n := misordered(ta, tb); n > 0 {
+			diffs = append(diffs, Difference{Path: prefix, Kind: KindOrder, Detail: fmt.Sprintf("%d entries in a different order", n),
+				Old: "", New: ""})
+		}
+	}
+	return diffs, pairs
+}
+
+// misordered counts the common entries whose rank among the common
+// entries differs between the two sides.
+func misordered(ta, tb *tree) int {
+	var seqA, seqB []string
+	for _, x := range ta.entries {
+		if ta.byKey[x.key] == x && tb.byKey[x.key] != nil {
+			seqA = append(seqA, x.key)
+		}
+	}
+	for _, x := range tb.entries {
+		if tb.byKey[x.key] == x && ta.byKey[x.key] != nil {
+			seqB = append(seqB, x.key)
+		}
+	}
+	n := 0
+	for i := range seqA {
+		if seqA[i] != seqB[i] {
+			n++
+		}
+	}
+	return n
+}
+
+func joinPath(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "!/" + key
+}
+
+// paxNoise are pax records that describe the packing host, not the entry:
+// never a difference.
+var paxNoise = map[string]bool{
+	"SCHILY.dev": true, "SCHILY.ino": true, "SCHILY.nlink": true,
+	"LIBARCHIVE.creationtime": true, "atime": true, "ctime": true,
+}
+
+// compareMeta compares the metadata of two paired entries; needContent is
+// set when their contents must be compared.
+func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent bool) {
+	ea, eb := xa.e, xb.e
+	add := func(k Kind, detail, old, new string) {
+		diffs = append(diffs, Difference{Path: p, Kind: k, Detail: detail, Old: old, New: new})
+	}
+	ta, tb := ea.Type, eb.Type
+	if (ta == archive.TypeHardlink && tb == archive.TypeRegular) || (ta == archive.TypeRegular && tb == archive.TypeHardlink) {
+		da, db := xa.contentDigest(), xb.contentDigest()
+		if da == nil || db == nil || !bytes.Equal(da, db) {
+			add(KindType, fmt.Sprintf("%v → %v", ta, tb), ta.String(), tb.String())
+			return diffs, false
+		}
+		diffs = append(diffs, Difference{Path: p, Kind: KindLink, SameContent: true,
+			Detail: fmt.Sprintf("%s → %s, same content", linkDesc(ea), linkDesc(eb)), Old: linkDesc(ea), New: linkDesc(eb)})
+		ta, tb = archive.TypeRegular, archive.TypeRegular
+	} else if ta != tb {
+		add(KindType, fmt.Sprintf("%v → %v", ta, tb), ta.String(), tb.String())
+		return diffs, false
+	}
+	switch ea.Type {
+	case archive.TypeRegular:
+		if ea.Size != eb.Size {
+			add(KindSize, fmt.Sprintf("%d → %d bytes", ea.Size, eb.Size), fmt.Sprint(ea.Size), fmt.Sprint(eb.Size))
+		}
+		switch {
+		case ea.Digest == nil || eb.Digest == nil:
+			needContent = ea.Size != eb.Size || ea.Size > 0
+		default:
+			needContent = !bytes.Equal(ea.Digest, eb.Digest)
+		}
+	case archive.TypeSymlink:
+		if ea.Linkname != eb.Linkname {
+			add(KindLink, fmt.Sprintf("→ %q became → %q", ea.Linkname, eb.Linkname), ea.Linkname, eb.Linkname)
+		}
+	case archive.TypeHardlink:
+		if normalizeName(ea.Linkname) != normalizeName(eb.Linkname) {
+			same := xa.linkDigest != nil && bytes.Equal(xa.linkDigest, xb.linkDigest)
+			diffs = append(diffs, Difference{Path: p, Kind: KindLink, SameContent: same,
+				Detail: fmt.Sprintf("hardlink to %q → to %q", ea.Linkname, eb.Linkname), Old: ea.Linkname, New: eb.Linkname})
+		}
+	case archive.TypeCharDevice, archive.TypeBlockDevice:
+		if ea.Devmajor != eb.Devmajor || ea.Devminor != eb.Devminor {
+			o, n := fmt.Sprintf("%d,%d", ea.Devmajor, ea.Devminor), fmt.Sprintf("%d,%d", eb.Devmajor, eb.Devminor)
+			add(KindType, fmt.Sprintf("%v %s → %s", ea.Type, o, n), o, n)
+		}
+	case archive.TypePAXGlobal:
+		if d := recordsDiff(ea.PAXRecords, eb.PAXRecords); d != "" {
+			add(KindPax, "pax global header: "+d, "", "")
+		}
+		return diffs, false
+	}
+	if ea.Type != archive.TypeSymlink && ea.Mode != eb.Mode {
+		o, n := fmt.Sprintf("%04o", ea.Mode), fmt.Sprintf("%04o", eb.Mode)
+		add(KindMode, o+" → "+n, o, n)
+	}
+	if ea.UID != eb.UID || ea.GID != eb.GID || ea.Uname != eb.Uname || ea.Gname != eb.Gname {
+		o, n := owner(ea), owner(eb)
+		add(KindOwner, o+" → "+n, o, n)
+	}
+	if !ea.ModTime.Equal(eb.ModTime) {
+		o, n := formatTime(ea.ModTime), formatTime(eb.ModTime)
+		add(KindMtime, o+" → "+n, o, n)
+	}
+	if d := recordsDiff(ea.Xattrs, eb.Xattrs); d != "" {
+		add(KindXattr, d, "", "")
+	}
+	if d := recordsDiff(withoutNoise(ea.PAXRecords), withoutNoise(eb.PAXRecords)); d != "" {
+		add(KindPax, d, "", "")
+	}
+	return diffs, needContent
+}
+
+func linkDesc(e *archive.Entry) string {
+	if e.Type == archive.TypeHardlink {
+		return fmt.Sprintf("hardlink to %q", e.Linkname)
+	}
+	return e.Type.String()
+}
+
+func owner(e *archive.Entry) string {
+	s := fmt.Sprintf("%d/%d", e.UID, e.GID)
+	if e.Uname != "" || e.Gname != "" {
+		s += " " + e.Uname + "/" + e.Gname
+	}
+	return s
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func withoutNoise(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if !paxNoise[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// recordsDiff describes how two string maps differ, in key order; "" when
+// they are equal.
+func recordsDiff(a, b map[string]string) string {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	var parts []string
+	for _, k := range sorted {
+		va, okA := a[k]
+		vb, okB := b[k]
+		switch {
+		case !okA:
+			parts = append(parts, fmt.Sprintf("+%s=%q", k, clip(vb)))
+		case !okB:
+			parts = append(parts, fmt.Sprintf("-%s=%q", k, clip(va)))
+		case va != vb:
+			parts = append(parts, fmt.Sprintf("%s: %q → %q", k, clip(va), clip(vb)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clip shortens a value for a one-line detail.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "\r", " ") }
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// extract copies the contents of the entries that pick selects from the
+// archive at p into temporary files, in one pass that stops once all are
+// copied.
+func (c *comparer) extract(p string, pairs []contentPair, pick func(contentPair) *entryInfo) (map[*entryInfo]string, error) {
+	want := map[int]*entryInfo{}
+	for _, pr := range pairs {
+		x := pick(pr)
+		if x.e.Type == archive.TypeHardlink {
+			continue // compared through its target
+		}
+		want[x.index] = x
+	}
+	files := map[*entryInfo]string{}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s, err := archive.Open(f, p, archive.Options{Limits: c.opts.limits(), TempDir: c.tmp})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	for i := 0; len(files) < len(want); i++ {
+		if _, err := s.Next(); err != nil {
+			if err == io.EOF {
+				return nil, fmt.Errorf("%d entries vanished on a second read", len(want)-len(files))
+			}
+			return nil, err
+		}
+		x, ok := want[i]
+		if !ok {
+			continue
+		}
+		out, err := c.tempFile()
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.Copy(out, ctxReader{c.ctx, s})
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		files[x] = out.Name()
+	}
+	return files, nil
+}
+
+// comparePairs compares the contents of the pairs with a worker pool.
+func (c *comparer) comparePairs(pairs []contentPair, depth int) error {
+	work := make(chan contentPair)
+	errs := make([]error, c.opts.Workers)
+	var wg sync.WaitGroup
+	for w := 0; w < c.opts.Workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for p := range work {
+				if errs[w] != nil {
+					continue
+				}
+				if p.fileA == "" || p.fileB == "" {
+					c.add(Difference{Path: p.path, Kind: KindContent, Detail: "hardlinked content differs"})
+					continue
+				}
+				errs[w] = c.compareFiles(p.fileA, p.fileB, p.path, depth+1, false)
+			}
+		}(w)
+	}
+	for _, p := range pairs {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -7,7 +7,7 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/reproof
 FUZZTIME ?= 30s
 # Debian packages the tests drive for real.
-TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr tzdata
+TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr tzdata gcc patch xxd diffoscope chromium
 
 .PHONY: all build deps test vet unit e2e demo bench fuzz lint clean
 

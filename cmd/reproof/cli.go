@@ -41,7 +41,7 @@ type command struct {
 var commands = []command{
 	{"verify", "rebuild the tag and compare with the published release", notBuilt("verify", 6)},
 	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", notBuilt("rebuild", 4)},
-	{"diff", "compare two files, directories or archives (nested)", notBuilt("diff", 3)},
+	{"diff", "compare two files, directories or archives (nested)", runDiff},
 	{"normalize", "rewrite an archive deterministically", runNormalize},
 	{"sums", "write checksum manifests; --check MANIFEST verifies one", notBuilt("sums", 5)},
 	{"init", "write a commented spec template", notBuilt("init", 6)},
@@ -80,7 +80,7 @@ Run 'reproof COMMAND --help' for the flags of a command.
 
 // run is the whole program: it returns the exit code.
 func run(ctx context.Context, args []string, std streams) int {
-	return report(dispatch(ctx, args, std), std.stderr)
+	return exitCode(dispatch(ctx, args, std), std.stderr)
 }
 
 func dispatch(ctx context.Context, args []string, std streams) error {
@@ -151,8 +151,8 @@ type hinted struct {
 func (h *hinted) Error() string { return h.err.Error() }
 func (h *hinted) Unwrap() error { return h.err }
 
-// report prints err the one way errors are printed and returns the code.
-func report(err error, stderr io.Writer) int {
+// exitCode prints err the one way errors are printed and returns the code.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}

@@ -69,7 +69,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"normalize", "a.tar", "-o", "b"}, "no epoch"},
 		{[]string{"verify"}, "verify is not built yet"},
 		{[]string{"rebuild"}, "rebuild is not built yet"},
-		{[]string{"diff", "a", "b"}, "diff is not built yet"},
+		{[]string{"diff", "a"}, "want two inputs"},
+		{[]string{"diff", "--format", "xml", "a", "b"}, "--format"},
+		{[]string{"diff", "--color", "sometimes", "a", "b"}, "--color"},
 		{[]string{"sums", "a"}, "sums is not built yet"},
 		{[]string{"init"}, "init is not built yet"},
 	}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/reproof/reproof/archive"
+	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/report"
+)
+
+type diffConfig struct {
+	format         string
+	color          string
+	jsonFile       string
+	markdownFile   string
+	htmlFile       string
+	diffoscopeFile string
+	textFile       string
+	opts           compare.Options
+}
+
+func diffUsage(w io.Writer, fs interface{ FlagUsages() string }) {
+	fmt.Fprint(w, `Usage: reproof diff [flags] A B
+
+Compare two files, directories or archives and explain every difference.
+Archives are opened recursively, whatever their names (tar, zip/jar, ar/deb,
+cpio, in gzip, xz, zstd or bzip2): a jar in a tar in a gzip is compared entry
+by entry. Identical bytes end a comparison at once. Entries are paired by
+name ("./a", "a" and "a/" are the same entry). Each difference has a kind:
+
+  content size type link missing extra duplicate    (the content differs: exit 1)
+  mode owner mtime xattr pax order compression      (metadata only: exit 3)
+
+A is the reference: "missing" is in A and not in B, "extra" in B only.
+The report on stdout is grouped: one line for a reordered archive, one line
+for 500 entries that differ only in mtime, and every content difference
+with its diff (text as a unified diff, binary as hexdump windows, ELF by
+section). The JSON report lists every difference.
+
+Flags:
+`)
+	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprint(w, `
+EXIT STATUS
+  0  identical
+  1  content differs, or entries are missing or extra
+  2  error, or the comparison is incomplete (a limit was reached)
+  3  only metadata, order or compression differ
+`)
+}
+
+func runDiff(ctx context.Context, args []string, std streams) error {
+	var cfg diffConfig
+	fs := newFlagSet("diff")
+	fs.StringVar(&cfg.format, "format", "text", "report on stdout: text, markdown, html, json, diffoscope-json, none")
+	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR is honoured)")
+	fs.StringVar(&cfg.jsonFile, "json", "", "also write the JSON report (reproof/diff/v1) to `FILE`")
+	fs.StringVar(&cfg.markdownFile, "markdown", "", "also write a Markdown report to `FILE`")
+	fs.StringVar(&cfg.htmlFile, "html", "", "also write a self-contained HTML report to `FILE`")
+	fs.StringVar(&cfg.diffoscopeFile, "diffoscope-json", "", "also write the report in diffoscope's JSON structure to `FILE`")
+	fs.StringVar(&cfg.textFile, "text", "", "also write the text report to `FILE`")
+	fs.IntVar(&cfg.opts.MaxDepth, "max-depth", compare.DefaultMaxDepth, "open nested archives up to `N` levels deep")
+	fs.Int64Var(&cfg.opts.MaxEntries, "max-entries", archive.DefaultMaxEntries, "stop at archives with more than `N` entries")
+	fs.Int64Var(&cfg.opts.MaxBytes, "max-bytes", compare.DefaultMaxBytes, "stop at archives that decompress to more than `N` bytes")
+	fs.IntVar(&cfg.opts.ContextLines, "context", 3, "lines of context in text diffs")
+	fs.IntVar(&cfg.opts.MaxDiffLines, "max-diff-lines", 400, "lines shown of one content diff")
+	fs.StringVar(&cfg.opts.TempDir, "tmpdir", "", "directory for extracted contents (default $TMPDIR)")
+	if done, err := parseFlags(fs, args, std, func(w io.Writer) { diffUsage(w, fs) }); done || err != nil {
+		return err
+	}
+	usageErr := func(msg string) error {
+		return &usageError{msg: "diff: " + msg, hint: "run 'reproof diff --help' for usage"}
+	}
+	if fs.NArg() != 2 {
+		return usageErr(fmt.Sprintf("want two inputs A and B, got %d arguments", fs.NArg()))
+	}
+	render, ok := renderers[cfg.format]
+	if !ok && cfg.format != "none" {
+		return usageErr(fmt.Sprintf("--format: %q is not one of text, markdown, html, json, diffoscope-json, none", cfg.format))
+	}
+	color, err := colorWanted(cfg.color, std)
+	if err != nil {
+		return usageErr(err.Error())
+	}
+	a, b := fs.Arg(0), fs.Arg(1)
+	res, err := compare.Compare(ctx, a, b, cfg.opts)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return fmt.Errorf("diff: %w", err)
+	}
+	files := []struct {
+		path   string
+		render func(io.Writer, *compare.Result, bool) error
+	}{
+		{cfg.jsonFile, renderers["json"]},
+		{cfg.markdownFile, renderers["markdown"]},
+		{cfg.htmlFile, renderers["html"]},
+		{cfg.diffoscopeFile, renderers["diffoscope-json"]},
+		{cfg.textFile, renderers["text"]},
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		err := writeAtomically(f.path, func(w io.Writer) error { return f.render(w, res, false) })
+		if err != nil {
+			return fmt.Errorf("diff: writing report: %w", err)
+		}
+	}
+	if render != nil {
+		if err := render(std.stdout, res, color); err != nil {
+			return fmt.Errorf("diff: writing report: %w", err)
+		}
+	}
+	status := res.Status()
+	if status == compare.StatusIncomplete {
+		return &exitCodeError{code: exitError, msg: fmt.Sprintf("diff: comparison incomplete: %s", strings.Join(res.Incomplete, "; "))}
+	}
+	return exitWith(int(status))
+}
+
+// exitWith turns a result status into the command's exit code.
+func exitWith(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return &exitCodeError{code: code}
+}
+
+var renderers = map[string]func(io.Writer, *compare.Result, bool) error{
+	"text": func(w io.Writer, r *compare.Result, color bool) error {
+		return report.Text(w, r, report.TextOptions{Color: color})
+	},
+	"markdown":        func(w io.Writer, r *compare.Result, _ bool) error { return report.Markdown(w, r) },
+	"html":            func(w io.Writer, r *compare.Result, _ bool) error { return report.HTML(w, r) },
+	"json":            func(w io.Writer, r *compare.Result, _ bool) error { return report.JSON(w, r) },
+	"diffoscope-json": func(w io.Writer, r *compare.Result, _ bool) error { return report.DiffoscopeJSON(w, r) },
+}
+
+// colorWanted decides whether the text report on stdout is coloured.
+func colorWanted(mode string, std streams) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		if std.getenv("NO_COLOR") != "" || std.getenv("TERM") == "dumb" {
+			return false, nil
+		}
+		f, ok := std.stdout.(*os.File)
+		if !ok {
+			return false, nil
+		}
+		st, err := f.Stat()
+		return err == nil && st.Mode()&os.ModeCharDevice != 0, nil
+	}
+	return false, fmt.Errorf("--color: %q is not one of auto, always, never", mode)
+}

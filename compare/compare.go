@@ -203,12 +203,12 @@ func (c *comparer) compareFiles(a, b, prefix string, depth int, top bool) error 
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
-	fa, fb, err := detectBoth(a, b)
+	fa, fb, side, err := detectBoth(a, b)
 	if err != nil {
 		if top {
-			return err
+			return fmt.Errorf("reading %q: %w", pick(side, a, b), err)
 		}
-		c.stop(prefix, err.Error())
+		c.stop(prefix, "in "+side+": "+oneLine(err.Error()))
 		return nil
 	}
 	switch {
@@ -236,13 +236,24 @@ func (c *comparer) compareFiles(a, b, prefix string, depth int, top bool) error 
 	return nil
 }
 
-// detectBoth detects the formats of two files.
-func detectBoth(a, b string) (fa, fb archive.Format, err error) {
+// detectBoth detects the formats of two files. side names the one whose
+// detection failed, "A" or "B". The errors do not name the files: nested
+// ones are temporary files, meaningless to the user and different on
+// every run.
+func detectBoth(a, b string) (fa, fb archive.Format, side string, err error) {
 	if fa, err = detectFile(a); err != nil {
-		return
+		return fa, fb, "A", err
 	}
 	fb, err = detectFile(b)
-	return
+	return fa, fb, "B", err
+}
+
+// pick returns a for side "A", else b.
+func pick(side, a, b string) string {
+	if side == "A" {
+		return a
+	}
+	return b
 }
 
 func detectFile(path string) (archive.Format, error) {
@@ -253,10 +264,6 @@ func detectFile(path string) (archive.Format, error) {
 	defer f.Close()
 	s, err := archive.Open(f, path, archive.Options{})
 	if err != nil {
-		var fe *archive.FormatError
-		if errors.As(err, &fe) {
-			return archive.Format{}, fmt.Errorf("%q: %w", path, err)
-		}
 		return archive.Format{}, err
 	}
 	defer s.Close()
@@ -267,10 +274,12 @@ func detectFile(path string) (archive.Format, error) {
 // file with a compressed archive): the compression layers first, then the
 // decompressed payloads.
 func (c *comparer) compareCompressed(a, b string, fa, fb archive.Format, prefix string, depth int, top bool) error {
+	side := "A"
 	pa, sumA, err := c.decompressTo(a)
 	if err == nil {
 		var pb string
 		var sumB []byte
+		side = "B"
 		pb, sumB, err = c.decompressTo(b)
 		if err == nil {
 			if d, ok := compressionDifference(a, b, fa, fb, string(sumA) == string(sumB)); ok {
@@ -283,10 +292,14 @@ func (c *comparer) compareCompressed(a, b string, fa, fb archive.Format, prefix 
 			return c.compareFiles(pa, pb, prefix, depth+1, false)
 		}
 	}
-	if top && !errors.Is(err, archive.ErrLimit) {
-		return err
+	switch {
+	case c.ctx.Err() != nil:
+		return c.ctx.Err()
+	case top && !errors.Is(err, archive.ErrLimit):
+		return fmt.Errorf("reading %q: %w", pick(side, a, b), err)
+	default:
+		c.stop(prefix, "in "+side+": "+oneLine(err.Error()))
 	}
-	c.stop(prefix, err.Error())
 	return nil
 }
 

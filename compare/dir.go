@@ -2,6 +2,7 @@ package compare
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -151,11 +152,19 @@ func (c *comparer) compareDirs(a, b, prefix string, depth int) error {
 	}()
 	ta, errA = c.readDirTree(a)
 	wg.Wait()
-	if errA != nil {
-		return fmt.Errorf("reading directory %q: %w", a, errA)
-	}
-	if errB != nil {
-		return fmt.Errorf("reading directory %q: %w", b, errB)
+	for _, side := range []struct {
+		dir string
+		err error
+	}{{a, errA}, {b, errB}} {
+		switch {
+		case side.err == nil:
+		case errors.Is(side.err, archive.ErrLimit):
+			// A cap reached is said in the result, as for archives.
+			c.stop(prefix, fmt.Sprintf("reading directory %q: %v", side.dir, side.err))
+			return nil
+		default:
+			return fmt.Errorf("reading directory %q: %w", side.dir, side.err)
+		}
 	}
 	c.count(int64(len(ta.entries)), int64(len(tb.entries)))
 	diffs, pairs := c.pairEntries(ta, tb, prefix, false)

@@ -47,10 +47,14 @@ func (c *comparer) elfDiff(a, b string) (*ContentDiff, error) {
 			d.Sections = append(d.Sections, s.Name+" (only in A)")
 		case sa[s.Name] != sb[s.Name]:
 			d.Sections = append(d.Sections, fmt.Sprintf("%s (%d → %d bytes)", s.Name, s.Size, other.Size))
-			if first == nil && s.Type != elf.SHT_NOBITS {
+			if first == nil && s.Type != elf.SHT_NOBITS && s.Name != buildIDSection {
 				first = s
 			}
 		}
+	}
+	if first == nil && sa[buildIDSection] != sb[buildIDSection] && eb.Section(buildIDSection) != nil {
+		// The build ID, shown above, is the only section that differs.
+		first = ea.Section(buildIDSection)
 	}
 	var onlyB []string
 	for _, s := range eb.Sections {
@@ -130,9 +134,14 @@ func sectionDigests(f *elf.File) (map[string]string, error) {
 	return out, nil
 }
 
+// buildIDSection holds the GNU build ID, a hash of the rest of the
+// object: it differs whenever anything does, so the hexdump shows another
+// differing section when there is one.
+const buildIDSection = ".note.gnu.build-id"
+
 // buildID returns the GNU build ID in hex, or "".
 func buildID(f *elf.File) string {
-	s := f.Section(".note.gnu.build-id")
+	s := f.Section(buildIDSection)
 	if s == nil {
 		return ""
 	}

@@ -77,6 +77,11 @@ func (t *tree) resolveHardlinks() {
 	}
 }
 
+// paxGlobalKey starts the pairing keys of pax global headers, which no tar
+// entry name can start with (a NUL ends a tar name; a zip name that does
+// can only pair with a header as a type difference).
+const paxGlobalKey = "\x00pax global header "
+
 // normalizeName is the pairing key of an entry name: "./a", "a", "/a" and
 // "a/" are the same entry.
 func normalizeName(name string) string {
@@ -104,6 +109,7 @@ func (c *comparer) readArchiveTree(p string) (*tree, error) {
 	defer s.Close()
 	t := newTree()
 	t.zipNote = s.ZipComment
+	globals := 0
 	for {
 		if err := c.ctx.Err(); err != nil {
 			return nil, err
@@ -122,7 +128,14 @@ func (c *comparer) readArchiveTree(p string) (*tree, error) {
 				return nil, err
 			}
 		}
-		t.add(&entryInfo{key: normalizeName(e.Name), e: e})
+		key := normalizeName(e.Name)
+		if e.Type == archive.TypePAXGlobal {
+			// A global header's name is noise (GNU tar names it after
+			// $TMPDIR): global headers pair by their order.
+			globals++
+			key = fmt.Sprintf("%s%d", paxGlobalKey, globals)
+		}
+		t.add(&entryInfo{key: key, e: e})
 	}
 	t.payload = s.PayloadDigest()
 	t.resolveHardlinks()
@@ -141,17 +154,20 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 	}()
 	ta, errA = c.readArchiveTree(a)
 	wg.Wait()
-	for _, err := range []error{errA, errB} {
-		if err == nil {
+	for _, side := range []struct {
+		name, path string
+		err        error
+	}{{"A", a, errA}, {"B", b, errB}} {
+		switch {
+		case side.err == nil:
 			continue
-		}
-		if c.ctx.Err() != nil {
+		case c.ctx.Err() != nil:
 			return c.ctx.Err()
+		case top && !errors.Is(side.err, archive.ErrLimit):
+			return fmt.Errorf("reading %q: %w", side.path, side.err)
+		default:
+			c.stop(prefix, "in "+side.name+": "+oneLine(side.err.Error()))
 		}
-		if top && !errors.Is(err, archive.ErrLimit) {
-			return err
-		}
-		c.stop(prefix, oneLine(err.Error()))
 		return nil
 	}
 	c.count(int64(len(ta.entries)), int64(len(tb.entries)))
@@ -241,6 +257,25 @@ func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]
 	for _, k := range keys {
 		xa, xb := ta.byKey[k], tb.byKey[k]
 		p := joinPath(prefix, k)
+		if strings.HasPrefix(k, paxGlobalKey) {
+			// Shown by its stored name, A's when both have one; its
+			// presence is a pax difference, not an entry missing.
+			x := xa
+			if x == nil {
+				x = xb
+			}
+			p = joinPath(prefix, normalizeName(x.e.Name))
+			if xa == nil || xb == nil {
+				var ra, rb map[string]string
+				if xa != nil {
+					ra = xa.e.PAXRecords
+				} else {
+					rb = xb.e.PAXRecords
+				}
+				diffs = append(diffs, Difference{Path: p, Kind: KindPax, Detail: "pax global header: " + recordsDiff(ra, rb)})
+				continue
+			}
+		}
 		if n := ta.dups[k]; n > 0 {
 			diffs = append(diffs, Difference{Path: p, Kind: KindDuplicate, Detail: fmt.Sprintf("stored %d times in A", n)})
 		}
@@ -315,6 +350,7 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 		diffs = append(diffs, Difference{Path: p, Kind: k, Detail: detail, Old: old, New: new})
 	}
 	ta, tb := ea.Type, eb.Type
+	linked := false // a hardlink on one side, a file with the same bytes on the other
 	if (ta == archive.TypeHardlink && tb == archive.TypeRegular) || (ta == archive.TypeRegular && tb == archive.TypeHardlink) {
 		da, db := xa.contentDigest(), xb.contentDigest()
 		if da == nil || db == nil || !bytes.Equal(da, db) {
@@ -323,13 +359,16 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 		}
 		diffs = append(diffs, Difference{Path: p, Kind: KindLink, SameContent: true,
 			Detail: fmt.Sprintf("%s → %s, same content", linkDesc(ea), linkDesc(eb)), Old: linkDesc(ea), New: linkDesc(eb)})
-		ta, tb = archive.TypeRegular, archive.TypeRegular
+		linked = true
 	} else if ta != tb {
 		add(KindType, fmt.Sprintf("%v → %v", ta, tb), ta.String(), tb.String())
 		return diffs, false
 	}
-	switch ea.Type {
-	case archive.TypeRegular:
+	switch {
+	case linked:
+		// The contents are equal (a hardlink entry's own size is 0): on
+		// to the metadata.
+	case ta == archive.TypeRegular:
 		if ea.Size != eb.Size {
 			add(KindSize, fmt.Sprintf("%d → %d bytes", ea.Size, eb.Size), fmt.Sprint(ea.Size), fmt.Sprint(eb.Size))
 		}
@@ -339,22 +378,22 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 		default:
 			needContent = !bytes.Equal(ea.Digest, eb.Digest)
 		}
-	case archive.TypeSymlink:
+	case ta == archive.TypeSymlink:
 		if ea.Linkname != eb.Linkname {
 			add(KindLink, fmt.Sprintf("→ %q became → %q", ea.Linkname, eb.Linkname), ea.Linkname, eb.Linkname)
 		}
-	case archive.TypeHardlink:
+	case ta == archive.TypeHardlink:
 		if normalizeName(ea.Linkname) != normalizeName(eb.Linkname) {
 			same := xa.linkDigest != nil && bytes.Equal(xa.linkDigest, xb.linkDigest)
 			diffs = append(diffs, Difference{Path: p, Kind: KindLink, SameContent: same,
 				Detail: fmt.Sprintf("hardlink to %q → to %q", ea.Linkname, eb.Linkname), Old: ea.Linkname, New: eb.Linkname})
 		}
-	case archive.TypeCharDevice, archive.TypeBlockDevice:
+	case ta == archive.TypeCharDevice, ta == archive.TypeBlockDevice:
 		if ea.Devmajor != eb.Devmajor || ea.Devminor != eb.Devminor {
 			o, n := fmt.Sprintf("%d,%d", ea.Devmajor, ea.Devminor), fmt.Sprintf("%d,%d", eb.Devmajor, eb.Devminor)
 			add(KindType, fmt.Sprintf("%v %s → %s", ea.Type, o, n), o, n)
 		}
-	case archive.TypePAXGlobal:
+	case ta == archive.TypePAXGlobal:
 		if d := recordsDiff(ea.PAXRecords, eb.PAXRecords); d != "" {
 			add(KindPax, "pax global header: "+d, "", "")
 		}

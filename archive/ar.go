@@ -126,14 +126,15 @@ func (a *arReader) next() (*Entry, io.Reader, error) {
 		name = strings.TrimSuffix(raw, "/")
 	}
 	e := &Entry{
-		Name:    name,
-		Type:    TypeRegular,
-		Mode:    mode & ModePerm,
-		UID:     int(uid),
-		GID:     int(gid),
-		Size:    size,
-		ModTime: time.Unix(mtime, 0).UTC(),
-		ar:      meta,
+		ContentOffset: -1,
+		Name:          name,
+		Type:          TypeRegular,
+		Mode:          mode & ModePerm,
+		UID:           int(uid),
+		GID:           int(gid),
+		Size:          size,
+		ModTime:       time.Unix(mtime, 0).UTC(),
+		ar:            meta,
 	}
 	a.pad = stored%2 == 1
 	a.cur = &io.LimitedReader{R: a.br, N: size}
@@ -145,6 +146,7 @@ func (a *arReader) next() (*Entry, io.Reader, error) {
 		a.longName = table
 		return e, bytes.NewReader(table), nil
 	}
+	e.ContentOffset = a.offset()
 	return e, &exactReader{r: a.cur}, nil
 }
 

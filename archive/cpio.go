@@ -74,11 +74,12 @@ func (c *cpioReader) next() (*Entry, io.Reader, error) {
 		return nil, nil, errTruncated
 	}
 	e := &Entry{
-		Name:    string(name[:namesize-1]),
-		Mode:    mode & ModePerm,
-		UID:     int(uid),
-		GID:     int(gid),
-		ModTime: time.Unix(mtime, 0).UTC(),
+		ContentOffset: -1,
+		Name:          string(name[:namesize-1]),
+		Mode:          mode & ModePerm,
+		UID:           int(uid),
+		GID:           int(gid),
+		ModTime:       time.Unix(mtime, 0).UTC(),
 	}
 	if e.Name == "TRAILER!!!" {
 		return nil, nil, io.EOF
@@ -112,6 +113,7 @@ func (c *cpioReader) next() (*Entry, io.Reader, error) {
 	if e.Type != TypeRegular {
 		return e, nil, nil // content, if any, is skipped by the next call
 	}
+	e.ContentOffset = c.offset()
 	return e, &exactReader{r: c.cur}, nil
 }
 

@@ -79,6 +79,10 @@ type Entry struct {
 	// Offset is the byte offset of the entry's header within the
 	// (decompressed) container stream.
 	Offset int64
+	// ContentOffset is the byte offset of the content within the
+	// (decompressed) container stream when it is stored there in one piece
+	// (tar, ar, cpio); -1 otherwise (zip, sparse files, no content).
+	ContentOffset int64
 	// Digest is the SHA-256 of the content. It is set once the content has
 	// been read to the end, and only when the Reader computes digests.
 	Digest []byte

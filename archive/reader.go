@@ -18,6 +18,10 @@ type Options struct {
 	// Digest makes the Stream compute Entry.Digest (SHA-256) as content is
 	// read; content skipped by Next is read and hashed too.
 	Digest bool
+	// Tee receives a copy of every decompressed byte of the container
+	// stream as it is read: a caller that will need contents again can
+	// spill the stream once and find contents by Entry.ContentOffset.
+	Tee io.Writer
 	// PayloadDigest makes the Stream hash the whole decompressed stream
 	// (see Stream.PayloadDigest).
 	PayloadDigest bool
@@ -93,6 +97,7 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 	if opts.PayloadDigest {
 		s.counter.hash = sha256.New()
 	}
+	s.counter.tee = opts.Tee
 	inner := bufio.NewReaderSize(s.counter, 64<<10)
 	head, err = peek(inner, peekSize)
 	if err != nil {
@@ -324,6 +329,7 @@ type countingReader struct {
 	n    int64
 	max  int64
 	hash hash.Hash // of every byte read, when asked for
+	tee  io.Writer // gets every byte read, when set
 	done bool      // r returned io.EOF
 }
 
@@ -338,6 +344,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	if c.hash != nil {
 		c.hash.Write(p[:n])
+	}
+	if c.tee != nil && n > 0 {
+		if _, werr := c.tee.Write(p[:n]); werr != nil {
+			return n, fmt.Errorf("copying the decompressed stream: %w", werr)
+		}
 	}
 	if err == io.EOF {
 		c.done = true
@@ -382,4 +393,23 @@ func (l layerErrors) Read(p []byte) (int, error) {
 // what the counter has read minus what br still buffers.
 func bufferedOffset(c *countingReader, br *bufio.Reader) int64 {
 	return c.n - int64(br.Buffered())
+}
+
+// OpenPayload returns the decompressed bytes of src: the container stream
+// inside its compression (src itself when it is not compressed).
+func OpenPayload(src io.Reader) (io.ReadCloser, Compression, error) {
+	br := bufio.NewReaderSize(src, 64<<10)
+	head, err := peek(br, 16)
+	if err != nil {
+		return nil, 0, err
+	}
+	c := DetectCompression(head)
+	dec, _, err := decompressor(c, br)
+	if err != nil {
+		return nil, c, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{layerErrors{dec, c}, dec}, c, nil
 }

@@ -32,10 +32,28 @@ func (t *tarReader) next() (*Entry, io.Reader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	e.ContentOffset = -1
 	if !e.Type.HasContent() {
 		return e, nil, nil
 	}
+	if !isSparse(h) {
+		e.ContentOffset = t.offset()
+	}
 	return e, t.tr, nil
+}
+
+// isSparse reports whether a tar entry's content is stored as a sparse map
+// (its stored bytes are not the file's bytes).
+func isSparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, paxSparsePrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // paxFieldKeys are pax records that Entry represents as fields.

@@ -99,9 +99,10 @@ func (z *zipReader) next() (*Entry, io.Reader, error) {
 func entryFromZip(f *zip.File) *Entry {
 	mode := f.Mode()
 	e := &Entry{
-		Name:    f.Name,
-		Mode:    int64(mode.Perm()),
-		ModTime: f.Modified.UTC(),
+		ContentOffset: -1,
+		Name:          f.Name,
+		Mode:          int64(mode.Perm()),
+		ModTime:       f.Modified.UTC(),
 		zip: &zipMeta{
 			method:         f.Method,
 			modDate:        f.ModifiedDate,

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -38,10 +39,13 @@ func (x *entryInfo) contentDigest() []byte {
 // tree is one side's entries, in stored order and by key.
 type tree struct {
 	entries []*entryInfo
-	byKey   map[string]*entryInfo // the first entry of each key
+	byKey   map[string]*entryInfo // the last entry of each key, the one extraction keeps
 	dups    map[string]int        // keys stored more than once: the count
-	payload []byte                // digest of the decompressed container stream
 	zipNote string                // zip archive comment
+	// source holds the container stream, where contents are found by
+	// ContentOffset: the file itself when not compressed, else the spill
+	// of its decompressed stream; "" when neither is available.
+	source string
 }
 
 func newTree() *tree {
@@ -56,7 +60,6 @@ func (t *tree) add(x *entryInfo) {
 		if t.dups[x.key] == 1 {
 			t.dups[x.key] = 2
 		}
-		return
 	}
 	t.byKey[x.key] = x
 }
@@ -95,20 +98,43 @@ func normalizeName(name string) string {
 	return path.Clean(name)
 }
 
-// readArchiveTree reads every entry of an archive, hashing contents.
-func (c *comparer) readArchiveTree(p string) (*tree, error) {
+// maxSpill caps the decompressed stream kept on disk for one archive;
+// past it, contents are found by reading the archive again.
+const maxSpill = 4 << 30
+
+// readArchiveTree reads every entry of an archive, hashing contents. A
+// compressed tar, ar or cpio stream is spilled to the work directory as it
+// is read, so that contents found to differ can be copied out later
+// without decompressing the archive again.
+func (c *comparer) readArchiveTree(p string, format archive.Format) (*tree, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	s, err := archive.Open(f, p, archive.Options{Digest: true, PayloadDigest: true, Limits: c.opts.limits(), TempDir: c.tmp})
+	t := newTree()
+	opts := archive.Options{Digest: true, Limits: c.opts.limits(), TempDir: c.tmp}
+	var spill *os.File
+	var spillW *cappedWriter
+	switch {
+	case format.Container == archive.Zip:
+	case format.Compression == archive.NoCompression:
+		t.source = p
+	default:
+		if spill, err = c.tempFile(); err != nil {
+			return nil, err
+		}
+		defer spill.Close()
+		spillW = &cappedWriter{w: bufio.NewWriterSize(spill, 1<<20), max: maxSpill}
+		opts.Tee = spillW
+	}
+	s, err := archive.Open(f, p, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	t := newTree()
 	t.zipNote = s.ZipComment
+	buf := make([]byte, 256<<10)
 	globals := 0
 	for {
 		if err := c.ctx.Err(); err != nil {
@@ -121,7 +147,7 @@ func (c *comparer) readArchiveTree(p string) (*tree, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := io.Copy(io.Discard, s); err != nil {
+		if err := discard(s, buf); err != nil {
 			if errors.Is(err, archive.ErrUnsupported) {
 				e.Digest = nil // content not readable (zip method): compared by size only
 			} else {
@@ -137,9 +163,119 @@ func (c *comparer) readArchiveTree(p string) (*tree, error) {
 		}
 		t.add(&entryInfo{key: key, e: e})
 	}
-	t.payload = s.PayloadDigest()
 	t.resolveHardlinks()
+	if spillW != nil {
+		if err := spillW.w.(*bufio.Writer).Flush(); err != nil {
+			return nil, fmt.Errorf("spilling: %w", err)
+		}
+		if !spillW.over {
+			t.source = spill.Name()
+		}
+	}
 	return t, nil
+}
+
+// discard reads the rest of r through buf: large reads let the layers
+// below fill buf directly instead of copying through their own buffers.
+func discard(r io.Reader, buf []byte) error {
+	for {
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// cappedWriter passes writes on until max bytes, then drops the rest and
+// says so in over.
+type cappedWriter struct {
+	w    io.Writer
+	n    int64
+	max  int64
+	over bool
+}
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	if w.over || w.n+int64(len(p)) > w.max {
+		w.over = true
+		return len(p), nil
+	}
+	w.n += int64(len(p))
+	return w.w.Write(p)
+}
+
+// payloadsEqual reports whether two files hold the same decompressed
+// container stream, comparing them as they are decompressed.
+func (c *comparer) payloadsEqual(a, b string) (bool, error) {
+	ra, err := openPayload(a)
+	if err != nil {
+		return false, err
+	}
+	defer ra.Close()
+	rb, err := openPayload(b)
+	if err != nil {
+		return false, err
+	}
+	defer rb.Close()
+	bufA, bufB := make([]byte, 256<<10), make([]byte, 256<<10)
+	var total int64
+	for {
+		if err := c.ctx.Err(); err != nil {
+			return false, err
+		}
+		na, errA := io.ReadFull(ra, bufA)
+		nb, errB := io.ReadFull(rb, bufB)
+		if na != nb || !bytes.Equal(bufA[:na], bufB[:nb]) {
+			return false, nil
+		}
+		total += int64(na)
+		if total > c.opts.MaxBytes {
+			return false, fmt.Errorf("%w: more than %d decompressed bytes (--max-bytes)", archive.ErrLimit, c.opts.MaxBytes)
+		}
+		endA := errA == io.EOF || errA == io.ErrUnexpectedEOF
+		endB := errB == io.EOF || errB == io.ErrUnexpectedEOF
+		switch {
+		case endA && endB:
+			return true, nil
+		case endA != endB:
+			return false, nil
+		case errA != nil:
+			return false, errA
+		case errB != nil:
+			return false, errB
+		}
+	}
+}
+
+func openPayload(p string) (io.ReadCloser, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := archive.OpenPayload(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{r, closers{r, f}}, nil
+}
+
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // compareArchives compares two archives entry by entry.
@@ -150,9 +286,9 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tb, errB = c.readArchiveTree(b)
+		tb, errB = c.readArchiveTree(b, fb)
 	}()
-	ta, errA = c.readArchiveTree(a)
+	ta, errA = c.readArchiveTree(a, fa)
 	wg.Wait()
 	for _, side := range []struct {
 		name, path string
@@ -173,17 +309,6 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 	c.count(int64(len(ta.entries)), int64(len(tb.entries)))
 
 	var local []Difference
-	payloadEqual := ta.payload != nil && bytes.Equal(ta.payload, tb.payload)
-	if fa.Compression != archive.NoCompression || fb.Compression != archive.NoCompression {
-		if d, ok := compressionDifference(a, b, fa, fb, payloadEqual); ok {
-			d.Path = prefix
-			local = append(local, d)
-		}
-	}
-	if payloadEqual {
-		c.add(local...)
-		return nil
-	}
 	if fa.Container != fb.Container {
 		local = append(local, Difference{Path: prefix, Kind: KindType, Detail: fmt.Sprintf("%v → %v", fa.Container, fb.Container),
 			Old: fa.Container.String(), New: fb.Container.String()})
@@ -194,6 +319,30 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 	}
 	diffs, pairs := c.pairEntries(ta, tb, prefix, true)
 	local = append(local, diffs...)
+	if fa.Compression != archive.NoCompression || fb.Compression != archive.NoCompression {
+		// Entries that all agree may still sit in different container
+		// bytes: only equal payloads make the difference a compression one.
+		payloadEqual := false
+		if len(local) == 0 && len(pairs) == 0 {
+			eq, err := c.payloadsEqual(a, b)
+			if err != nil {
+				if c.ctx.Err() != nil {
+					return c.ctx.Err()
+				}
+				c.stop(prefix, "comparing payloads: "+oneLine(err.Error()))
+				return nil
+			}
+			payloadEqual = eq
+		}
+		if d, ok := compressionDifference(a, b, fa, fb, payloadEqual); ok {
+			d.Path = prefix
+			local = append(local, d)
+		}
+		if payloadEqual {
+			c.add(local...)
+			return nil
+		}
+	}
 	if len(local) == 0 && len(pairs) == 0 {
 		// The bytes differ (we were called because they do), yet every
 		// entry agrees: the difference is in how the container encodes them.
@@ -203,10 +352,10 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 	if len(pairs) == 0 {
 		return nil
 	}
-	filesA, errA := c.extract(a, pairs, func(p contentPair) *entryInfo { return p.a })
+	filesA, errA := c.extract(a, ta, pairs, func(p contentPair) *entryInfo { return p.a })
 	if errA == nil {
 		var filesB map[*entryInfo]string
-		filesB, errB = c.extract(b, pairs, func(p contentPair) *entryInfo { return p.b })
+		filesB, errB = c.extract(b, tb, pairs, func(p contentPair) *entryInfo { return p.b })
 		if errB == nil {
 			for i := range pairs {
 				pairs[i].fileA, pairs[i].fileB = filesA[pairs[i].a], filesB[pairs[i].b]
@@ -308,17 +457,7 @@ func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]
 // misordered counts the common entries whose rank among the common
 // entries differs between the two sides.
 func misordered(ta, tb *tree) int {
-	var seqA, seqB []string
-	for _, x := range ta.entries {
-		if ta.byKey[x.key] == x && tb.byKey[x.key] != nil {
-			seqA = append(seqA, x.key)
-		}
-	}
-	for _, x := range tb.entries {
-		if tb.byKey[x.key] == x && ta.byKey[x.key] != nil {
-			seqB = append(seqB, x.key)
-		}
-	}
+	seqA, seqB := firstSequence(ta, tb), firstSequence(tb, ta)
 	n := 0
 	for i := range seqA {
 		if seqA[i] != seqB[i] {
@@ -326,6 +465,20 @@ func misordered(ta, tb *tree) int {
 		}
 	}
 	return n
+}
+
+// firstSequence lists the keys of t that other also has, in the order of
+// their first occurrence in t (a duplicate does not move its name).
+func firstSequence(t, other *tree) []string {
+	seen := make(map[string]bool, len(t.byKey))
+	var seq []string
+	for _, x := range t.entries {
+		if !seen[x.key] && other.byKey[x.key] != nil {
+			seen[x.key] = true
+			seq = append(seq, x.key)
+		}
+	}
+	return seq
 }
 
 func joinPath(prefix, key string) string {
@@ -493,14 +646,19 @@ func sortStrings(s []string) { sort.Strings(s) }
 // extract copies the contents of the entries that pick selects from the
 // archive at p into temporary files, in one pass that stops once all are
 // copied.
-func (c *comparer) extract(p string, pairs []contentPair, pick func(contentPair) *entryInfo) (map[*entryInfo]string, error) {
+func (c *comparer) extract(p string, t *tree, pairs []contentPair, pick func(contentPair) *entryInfo) (map[*entryInfo]string, error) {
 	want := map[int]*entryInfo{}
+	direct := t.source != ""
 	for _, pr := range pairs {
 		x := pick(pr)
 		if x.e.Type == archive.TypeHardlink {
 			continue // compared through its target
 		}
 		want[x.index] = x
+		direct = direct && x.e.ContentOffset >= 0
+	}
+	if direct {
+		return c.extractByOffset(t.source, want)
 	}
 	files := map[*entryInfo]string{}
 	f, err := os.Open(p)
@@ -531,6 +689,40 @@ func (c *comparer) extract(p string, pairs []contentPair, pick func(contentPair)
 		_, err = io.Copy(out, ctxReader{c.ctx, s})
 		if cerr := out.Close(); err == nil {
 			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		files[x] = out.Name()
+	}
+	return files, nil
+}
+
+// extractByOffset copies contents out of a container stream by offset.
+func (c *comparer) extractByOffset(source string, want map[int]*entryInfo) (map[*entryInfo]string, error) {
+	src, err := os.Open(source)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	idx := make([]int, 0, len(want))
+	for i := range want {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	files := map[*entryInfo]string{}
+	for _, i := range idx {
+		x := want[i]
+		out, err := c.tempFile()
+		if err != nil {
+			return nil, err
+		}
+		n, err := io.Copy(out, ctxReader{c.ctx, io.NewSectionReader(src, x.e.ContentOffset, x.e.Size)})
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && n != x.e.Size {
+			err = fmt.Errorf("entry %q: %d of %d bytes found on a second read", x.e.Name, n, x.e.Size)
 		}
 		if err != nil {
 			return nil, err

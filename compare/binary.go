@@ -45,9 +45,12 @@ func (c *comparer) binaryDiff(a, b string, off, n int64) (*ContentDiff, error) {
 		}
 		lo := max(0, r.start-hexContext) &^ (hexWidth - 1)
 		hi := min(r.end+hexContext, lo+maxHexWindow)
-		fmt.Fprintf(&out, "@@ offset 0x%x, %d bytes differ @@\n", off+r.start, r.end-r.start)
+		fmt.Fprintf(&out, "@@ offset 0x%x, %s @@\n", off+r.start, plural(r.end-r.start, "byte differs", "bytes differ"))
 		writeHex(&out, "-", ra, lo, hi, off)
 		writeHex(&out, "+", rb, lo, hi, off)
+		if cut := r.end + hexContext - hi; cut > 0 {
+			fmt.Fprintf(&out, "[%s of this region not shown]\n", plural(cut, "byte", "bytes"))
+		}
 	}
 	omitted := 0
 	if total > maxHexWindows {
@@ -151,4 +154,11 @@ func writeHex(w *strings.Builder, sign string, r io.ReaderAt, lo, hi, base int64
 	if n == 0 {
 		fmt.Fprintf(w, "%s%08x: (end of data)\n", sign, base+lo)
 	}
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -418,7 +418,7 @@ func TestBinaryDiff(t *testing.T) {
 		"@@ offset 0x1003, 2 bytes differ @@\n",
 		// Bytes 0x1000 on are 3a 41 48 4f 56 5d: 0x1003 and 0x1004 changed.
 		"-00000fe0: 555c 636a", "-00001000: 3a41 484f 565d", "+00001000: 3a41 48ff fe5d",
-		"@@ offset 0x1800, 1 bytes differ @@\n", "+00001800: aa",
+		"@@ offset 0x1800, 1 byte differs @@\n", "+00001800: aa",
 	} {
 		if !strings.Contains(d.Diff.Unified, want) {
 			t.Errorf("Compare(%q, %q).Diff.Unified lacks %q:\n%s", a, b, want, d.Diff.Unified)

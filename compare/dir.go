@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -43,6 +44,8 @@ func (c *comparer) readDirTree(root string) (*tree, error) {
 			if e.Linkname, err = os.Readlink(p); err != nil {
 				return err
 			}
+		} else if e.Xattrs, err = readXattrs(p); err != nil {
+			return err
 		}
 		x := &entryInfo{key: normalizeName(e.Name), e: e, file: p}
 		t.add(x)
@@ -173,4 +176,37 @@ func (c *comparer) compareDirs(a, b, prefix string, depth int) error {
 		pairs[i].fileA, pairs[i].fileB = pairs[i].a.file, pairs[i].b.file
 	}
 	return c.comparePairs(pairs, depth)
+}
+
+// maxXattrs caps the extended attributes read of one file.
+const maxXattrs = 64 << 10
+
+// readXattrs returns the extended attributes of a file (following no
+// symlink: it is not called for one), or nil when it has none or the
+// filesystem keeps none.
+func readXattrs(p string) (map[string]string, error) {
+	buf := make([]byte, maxXattrs)
+	n, err := syscall.Listxattr(p, buf)
+	if err != nil {
+		if err == syscall.ENOTSUP || err == syscall.ERANGE {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("listing extended attributes of %q: %w", p, err)
+	}
+	var out map[string]string
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00") {
+		if name == "" {
+			continue
+		}
+		val := make([]byte, maxXattrs)
+		m, err := syscall.Getxattr(p, name, val)
+		if err != nil {
+			return nil, fmt.Errorf("reading extended attribute %s of %q: %w", name, p, err)
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = string(val[:m])
+	}
+	return out, nil
 }

@@ -75,8 +75,8 @@ func (d Difference) IsContent() bool {
 // ContentDiff shows how two contents differ.
 type ContentDiff struct {
 	// Format is how the contents were compared: "text" (a unified diff),
-	// "binary" (hexdump windows), "elf" (by section) or "archive" (the
-	// nested archive's own differences follow under this path).
+	// "binary" (hexdump windows) or "elf" (by section). Nested archives
+	// carry no ContentDiff: their own differences follow under their path.
 	Format string `json:"format"`
 	// Unified is the rendered diff: a unified diff for text, hexdump
 	// windows for binary, the section hexdump for ELF.

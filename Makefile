@@ -7,9 +7,10 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/reproof
 FUZZTIME ?= 30s
 # Debian packages the tests drive for real.
+BENCH_PACKAGES := time
 TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr tzdata gcc patch xxd diffoscope chromium
 
-.PHONY: all build deps test vet unit e2e demo bench fuzz lint clean
+.PHONY: all build deps test vet demo bench fuzz lint clean
 
 all: build
 
@@ -31,7 +32,9 @@ demo: deps build
 	@bash examples/demo.sh $(BIN)
 
 bench: deps
+	@bash scripts/deps.sh $(BENCH_PACKAGES)
 	bash bench/normalize.sh
+	bash bench/diff.sh
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 # Runs every fuzz target for FUZZTIME each (e.g. make fuzz FUZZTIME=10m).

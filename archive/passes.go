@@ -104,11 +104,8 @@ func knownPass(name string) bool {
 	return false
 }
 
-// needsEpoch reports whether any pass in s uses the epoch.
-func (s PassSet) needsEpoch() bool {
-	return s.on["tar-mtime"] || s.on["zip-time"] || s.on["ar-header"]
-}
-
 // NeedsEpoch reports whether any pass in s uses the epoch, so callers can
 // demand one only when it matters.
-func (s PassSet) NeedsEpoch() bool { return s.needsEpoch() }
+func (s PassSet) NeedsEpoch() bool {
+	return s.on["tar-mtime"] || s.on["zip-time"] || s.on["ar-header"]
+}

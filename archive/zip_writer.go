@@ -2,7 +2,6 @@ package archive
 
 import (
 	"archive/zip"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"io/fs"
@@ -147,18 +146,6 @@ func unixMode(m fs.FileMode, t EntryType) uint16 {
 
 // withoutZip64 drops the zip64 extended information field (0x0001), which
 // the zip writer regenerates itself when sizes need it.
-func withoutZip64(extra []byte) []byte {
-	var out []byte
-	for len(extra) >= 4 {
-		id := binary.LittleEndian.Uint16(extra)
-		size := int(binary.LittleEndian.Uint16(extra[2:]))
-		if 4+size > len(extra) {
-			break
-		}
-		if id != 0x0001 {
-			out = append(out, extra[:4+size]...)
-		}
-		extra = extra[4+size:]
-	}
-	return out
-}
+func withoutZip64(extra []byte) []byte { return withoutFields(extra, zip64Field) }
+
+var zip64Field = map[uint16]bool{0x0001: true}

@@ -31,6 +31,12 @@ gzip -9 "$work/hello-1.0-b.tar"
 step "the two published tarballs"
 (cd "$work" && sha256sum hello-1.0-a.tar.gz hello-1.0-b.tar.gz)
 
+step "reproof diff: what differs between the two tarballs"
+code=0
+"$reproof" diff --color never "$work/hello-1.0-a.tar.gz" "$work/hello-1.0-b.tar.gz" || code=$?
+echo "(exit status $code: 3 means only metadata, order or compression differ)"
+[ "$code" -eq 3 ] || { echo "unexpected exit status $code from reproof diff" >&2; exit 1; }
+
 step "reproof normalize, epoch $epoch"
 "$reproof" normalize --epoch "$epoch" "$work/hello-1.0-a.tar.gz" -o "$work/a.norm.tar.gz"
 "$reproof" normalize --epoch "$epoch" "$work/hello-1.0-b.tar.gz" -o "$work/b.norm.tar.gz"

@@ -89,7 +89,7 @@ theirs_txt=$(stat -c %s "$work/theirs.txt")
 check=$(python3 - "$work/ours.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-d = r["differences"]
+d = [dict(x, path=p) for x in r["differences"] for p in x["paths"]]
 content = sorted(x["path"] for x in d if x["kind"] == "content")
 mtime = {x["path"] for x in d if x["kind"] == "mtime"}
 order = [x["detail"] for x in d if x["kind"] == "order"]

@@ -43,8 +43,12 @@ type jsonEntries struct {
 	B int64 `json:"b"`
 }
 
+// jsonDifference is one difference, or several that say the same thing
+// (same kind, detail and values, no diff) of several paths: 500 entries
+// whose mtime moved the same way are one record listing 500 paths, which
+// keeps the report small while naming every differing entry.
 type jsonDifference struct {
-	Path        string    `json:"path"`
+	Paths       []string  `json:"paths"`
 	Kind        string    `json:"kind"`
 	Content     bool      `json:"content"`
 	Detail      string    `json:"detail"`
@@ -85,14 +89,26 @@ func JSON(w io.Writer, r *compare.Result) error {
 	for _, k := range compare.Kinds {
 		doc.Summary[string(k)] = 0
 	}
+	type sameSay struct {
+		kind, detail, old, new string
+		sameContent            bool
+	}
+	merged := map[sameSay]int{} // index in doc.Differences
 	for _, d := range sorted(r.Differences) {
 		doc.Summary[string(d.Kind)]++
+		key := sameSay{string(d.Kind), d.Detail, d.Old, d.New, d.SameContent}
+		if i, ok := merged[key]; ok && d.Diff == nil {
+			doc.Differences[i].Paths = append(doc.Differences[i].Paths, d.Path)
+			continue
+		}
 		jd := jsonDifference{
-			Path: d.Path, Kind: string(d.Kind), Content: d.IsContent(), Detail: d.Detail,
+			Paths: []string{d.Path}, Kind: string(d.Kind), Content: d.IsContent(), Detail: d.Detail,
 			Old: d.Old, New: d.New, SameContent: d.SameContent,
 		}
 		if cd := d.Diff; cd != nil {
 			jd.Diff = &jsonDiff{Format: cd.Format, Unified: cd.Unified, Sections: cd.Sections, BuildID: cd.BuildID, Omitted: cd.Omitted}
+		} else {
+			merged[key] = len(doc.Differences)
 		}
 		doc.Differences = append(doc.Differences, jd)
 	}

@@ -3,7 +3,9 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/reproof/reproof/compare"
@@ -21,24 +23,9 @@ type decoded struct {
 	Entries struct {
 		A, B *int64
 	} `json:"entries"`
-	Summary     map[string]int `json:"summary"`
-	Incomplete  []string       `json:"incomplete"`
-	Differences []struct {
-		Path        string `json:"path"`
-		Kind        string `json:"kind"`
-		Content     *bool  `json:"content"`
-		Detail      string `json:"detail"`
-		Old         string `json:"old"`
-		New         string `json:"new"`
-		SameContent bool   `json:"same_content"`
-		Diff        *struct {
-			Format   string   `json:"format"`
-			Unified  string   `json:"unified"`
-			Sections []string `json:"sections"`
-			BuildID  []string `json:"build_id"`
-			Omitted  int      `json:"omitted"`
-		} `json:"diff"`
-	} `json:"differences"`
+	Summary     map[string]int      `json:"summary"`
+	Incomplete  []string            `json:"incomplete"`
+	Differences []decodedDifference `json:"differences"`
 }
 
 // TestJSONListsEverything decodes the JSON of each fixture and checks it
@@ -77,12 +64,13 @@ func TestJSONListsEverything(t *testing.T) {
 			if got.Differences == nil {
 				t.Fatalf("differences is null or missing, want a list")
 			}
-			if len(got.Differences) != len(r.Differences) {
-				t.Fatalf("%d differences, want %d", len(got.Differences), len(r.Differences))
+			flat := flatten(got.Differences)
+			if len(flat) != len(r.Differences) {
+				t.Fatalf("%d differences, want %d", len(flat), len(r.Differences))
 			}
 			count := map[string]int{}
 			for i, want := range r.Differences { // the fixtures are in report order
-				g := got.Differences[i]
+				g := flat[i]
 				count[string(want.Kind)]++
 				if g.Path != want.Path || g.Kind != string(want.Kind) || g.Detail != want.Detail ||
 					g.Old != want.Old || g.New != want.New || g.SameContent != want.SameContent {
@@ -107,6 +95,75 @@ func TestJSONListsEverything(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// flatDifference is one path of a decoded difference record.
+type flatDifference struct {
+	Path string
+	decodedDifference
+}
+
+type decodedDifference = struct {
+	Paths       []string `json:"paths"`
+	Kind        string   `json:"kind"`
+	Content     *bool    `json:"content"`
+	Detail      string   `json:"detail"`
+	Old         string   `json:"old"`
+	New         string   `json:"new"`
+	SameContent bool     `json:"same_content"`
+	Diff        *struct {
+		Format   string   `json:"format"`
+		Unified  string   `json:"unified"`
+		Sections []string `json:"sections"`
+		BuildID  []string `json:"build_id"`
+		Omitted  int      `json:"omitted"`
+	} `json:"diff"`
+}
+
+// flatten expands records that list several paths into one difference
+// per path, in report order (path, then kind).
+func flatten(ds []decodedDifference) []flatDifference {
+	var out []flatDifference
+	for _, d := range ds {
+		for _, p := range d.Paths {
+			out = append(out, flatDifference{p, d})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return kindRank(out[i].Kind) < kindRank(out[j].Kind)
+	})
+	return out
+}
+
+func kindRank(k string) int {
+	for i, x := range compare.Kinds {
+		if string(x) == k {
+			return i
+		}
+	}
+	return len(compare.Kinds)
+}
+
+// TestJSONMergesSameDifferences: 500 equal mtime changes are one record
+// naming 500 paths; a content difference keeps its own record.
+func TestJSONMergesSameDifferences(t *testing.T) {
+	r := &compare.Result{}
+	for i := 0; i < 500; i++ {
+		r.Differences = append(r.Differences, compare.Difference{Path: fmt.Sprintf("src/f%03d.go", i), Kind: compare.KindMtime,
+			Detail: "2024-01-01T00:00:00Z → 2020-01-01T00:00:00Z", Old: "2024-01-01T00:00:00Z", New: "2020-01-01T00:00:00Z"})
+	}
+	r.Differences = append(r.Differences, compare.Difference{Path: "src/x.go", Kind: compare.KindContent, Detail: "1 → 2 bytes",
+		Diff: &compare.ContentDiff{Format: "text", Unified: "@@ -1 +1 @@\n-a\n+b\n"}})
+	var got decoded
+	if err := json.Unmarshal(render(t, "json", r), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Differences) != 2 || len(got.Differences[0].Paths) != 500 || len(got.Differences[1].Paths) != 1 {
+		t.Errorf("got %d records; want one of 500 mtime paths and one content record", len(got.Differences))
 	}
 }
 

@@ -116,8 +116,8 @@ func TestDiffReportFiles(t *testing.T) {
 		Schema      string `json:"schema"`
 		Status      string `json:"status"`
 		Differences []struct {
-			Path string `json:"path"`
-			Kind string `json:"kind"`
+			Paths []string `json:"paths"`
+			Kind  string   `json:"kind"`
 		} `json:"differences"`
 	}
 	if err := json.Unmarshal(first["stdout"], &rep); err != nil {

@@ -43,7 +43,7 @@ var commands = []command{
 	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", notBuilt("rebuild", 4)},
 	{"diff", "compare two files, directories or archives (nested)", runDiff},
 	{"normalize", "rewrite an archive deterministically", runNormalize},
-	{"sums", "write checksum manifests; --check MANIFEST verifies one", notBuilt("sums", 5)},
+	{"sums", "write checksum manifests; --check MANIFEST verifies one", runSums},
 	{"init", "write a commented spec template", notBuilt("init", 6)},
 }
 

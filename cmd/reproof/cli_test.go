@@ -72,7 +72,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"diff", "a"}, "want two inputs"},
 		{[]string{"diff", "--format", "xml", "a", "b"}, "--format"},
 		{[]string{"diff", "--color", "sometimes", "a", "b"}, "--color"},
-		{[]string{"sums", "a"}, "sums is not built yet"},
+		{[]string{"sums"}, "no files given"},
+		{[]string{"sums", "--check", "m", "x"}, "--check takes the manifest only"},
+		{[]string{"sums", "--algo", "crc32", "x"}, "--algo"},
+		{[]string{"sums", "--keyring", "k", "x"}, "--keyring needs --check"},
 		{[]string{"init"}, "init is not built yet"},
 	}
 	for _, tt := range tests {

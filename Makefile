@@ -35,6 +35,7 @@ bench: deps
 	@bash scripts/deps.sh $(BENCH_PACKAGES)
 	bash bench/normalize.sh
 	bash bench/diff.sh
+	bash bench/sums.sh
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 # Runs every fuzz target for FUZZTIME each (e.g. make fuzz FUZZTIME=10m).

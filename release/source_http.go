@@ -1,0 +1,477 @@
+package release
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HTTPSource is a published release under a base URL. Plain HTTP has no
+// listing, so List returns no assets and the caller names them with Asset;
+// unless the URL is a JSON index (one ending in ".json", such as Garage's
+// _releases.json), whose artifacts List returns, named by their path
+// relative to the index's directory.
+type HTTPSource struct {
+	spec  string // the URL without a password
+	base  string // the base URL without a trailing "/"
+	index string // the JSON index's URL, "" if none
+	web   *web
+}
+
+// NewHTTPSource returns the source for assets under the http or https
+// URL base, or listed by the JSON index at that URL.
+func NewHTTPSource(base string, opts SourceOptions) (*HTTPSource, error) {
+	opts = opts.withDefaults()
+	u, err := parseHTTPURL(base)
+	if err != nil {
+		return nil, fmt.Errorf("published URL: %w", err)
+	}
+	if u.Fragment != "" {
+		return nil, fmt.Errorf("published URL %s: a base URL has no fragment", u.Redacted())
+	}
+	s := &HTTPSource{spec: u.Redacted()}
+	// A user and password in the URL become Basic credentials for its
+	// origin, so that no asset URL carries them.
+	var cred *credential
+	if u.User != nil {
+		password, _ := u.User.Password()
+		userPass := u.User.Username() + ":" + password
+		cred = &credential{origin: origin(u), header: "Authorization",
+			value: "Basic " + base64.StdEncoding.EncodeToString([]byte(userPass))}
+		u.User = nil
+	}
+	s.web = newWeb(opts, cred)
+	if strings.HasSuffix(u.Path, ".json") {
+		s.index = u.String()
+		u = u.ResolveReference(&url.URL{Path: "."})
+	} else if u.RawQuery != "" {
+		return nil, fmt.Errorf("published URL %s: a base URL has no query", u.Redacted())
+	}
+	s.base = strings.TrimRight(u.String(), "/")
+	return s, nil
+}
+
+// Asset returns the asset called name under the base URL: base + "/" +
+// name, each slash-separated element of name escaped. Its size and digest
+// are unknown.
+func (s *HTTPSource) Asset(name string) Asset {
+	elems := strings.Split(name, "/")
+	for i, e := range elems {
+		elems[i] = url.PathEscape(e)
+	}
+	return Asset{Name: name, URL: s.base + "/" + strings.Join(elems, "/"), Size: -1}
+}
+
+// List returns a listing without assets, or the artifacts of the JSON
+// index.
+func (s *HTTPSource) List(ctx context.Context) (*Listing, error) {
+	if s.index == "" {
+		return &Listing{Source: s.spec, Assets: []Asset{}}, nil
+	}
+	data, err := s.web.getDocument(ctx, s.index, nil)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", s.spec, err)
+	}
+	m, err := parseJSONIndex(s.spec, data)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", s.spec, err)
+	}
+	index, _ := url.Parse(s.index)
+	dir := index.ResolveReference(&url.URL{Path: "."})
+	byName := map[string]Asset{}
+	var assets []Asset
+	for _, ia := range m.Indexed {
+		a, err := s.indexedAsset(index, dir, ia)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", s.spec, err)
+		}
+		if prev, ok := byName[a.Name]; ok {
+			if prev == a {
+				continue // listed in two categories
+			}
+			return nil, fmt.Errorf("listing %s: two artifacts named %q at %s and %s", s.spec, a.Name, prev.URL, a.URL)
+		}
+		byName[a.Name] = a
+		assets = append(assets, a)
+	}
+	assets, err = checkAssets(assets)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", s.spec, err)
+	}
+	return &Listing{Source: s.spec, Assets: assets}, nil
+}
+
+// indexedAsset resolves an index entry's url (or path) against the index
+// and names it by its path below the index's directory, or by its own
+// name when it lies elsewhere.
+func (s *HTTPSource) indexedAsset(index, dir *url.URL, ia IndexedArtifact) (Asset, error) {
+	ref := ia.URL
+	if ref == "" {
+		ref = ia.Path
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return Asset{}, fmt.Errorf("artifact %q: not a valid URL or path", ia.Name)
+	}
+	u := index.ResolveReference(r)
+	if err := checkAssetURL(ia.Name, u.String()); err != nil {
+		return Asset{}, err
+	}
+	name := ia.Name
+	if u.Scheme == dir.Scheme && u.Host == dir.Host && strings.HasPrefix(u.Path, dir.Path) && u.Path != dir.Path {
+		name = strings.TrimPrefix(u.Path, dir.Path)
+	}
+	size := int64(-1)
+	if ia.Size > 0 {
+		size = ia.Size
+	}
+	return Asset{Name: name, URL: u.String(), Size: size}, nil
+}
+
+// Open makes one GET request for the asset's URL.
+func (s *HTTPSource) Open(ctx context.Context, a Asset) (io.ReadCloser, error) {
+	return openAsset(ctx, s.web, a, a.URL, nil)
+}
+
+// openAsset GETs rawURL for a, asking for the bytes as stored (no content
+// coding), and names the asset in any error.
+func openAsset(ctx context.Context, w *web, a Asset, rawURL string, header http.Header) (io.ReadCloser, error) {
+	if a.URL == "" {
+		return nil, &fetchError{name: a.Name, url: a.URL, err: errors.New("the asset has no URL")}
+	}
+	body, err := w.get(ctx, rawURL, header, true)
+	if err != nil {
+		return nil, &fetchError{name: a.Name, url: a.URL, err: err}
+	}
+	return body, nil
+}
+
+// web is the HTTP side the sources share: one redirect policy, a token
+// that only ever goes to its own origin, a per-request idle timeout, and
+// errors sorted into transient and final.
+type web struct {
+	client  *http.Client
+	timeout time.Duration
+	retries int
+	backoff time.Duration
+}
+
+// credential is a token and the one origin it may be sent to.
+type credential struct {
+	origin string // scheme://host:port
+	header string
+	value  string
+}
+
+func newWeb(opts SourceOptions, cred *credential) *web {
+	c := *opts.HTTP
+	if cred != nil {
+		base := c.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		c.Transport = &credentialTransport{base: base, cred: *cred}
+	}
+	noJar := c.Jar == nil
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return checkRedirect(req, via, noJar)
+	}
+	return &web{client: &c, timeout: opts.Timeout, retries: opts.Retries, backoff: opts.RetryBackoff}
+}
+
+// credentialTransport adds the token to requests for its origin, and only
+// to those: a redirect elsewhere (a CDN, another host) never carries it,
+// whatever header it travels in.
+type credentialTransport struct {
+	base http.RoundTripper
+	cred credential
+}
+
+func (t *credentialTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if origin(req.URL) != t.cred.origin {
+		return t.base.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set(t.cred.header, t.cred.value)
+	return t.base.RoundTrip(r)
+}
+
+// origin is scheme://host:port, lowercased, with the default port filled in.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+var (
+	errRedirect          = errors.New("redirect loop")
+	errRedirectDowngrade = errors.New("refusing a redirect from https to http")
+)
+
+// checkRedirect follows at most maxRedirects redirects, never from https
+// to http, and stops at once when a URL comes round again (unless a cookie
+// jar could make the second visit differ).
+func checkRedirect(req *http.Request, via []*http.Request, noJar bool) error {
+	prev := via[len(via)-1]
+	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("%w: %s", errRedirectDowngrade, req.URL.Redacted())
+	}
+	if noJar {
+		for _, v := range via {
+			if v.URL.String() == req.URL.String() {
+				return fmt.Errorf("%w: %s redirects back to %s", errRedirect, prev.URL.Redacted(), req.URL.Redacted())
+			}
+		}
+	}
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("%w: stopped after %d redirects", errRedirect, maxRedirects)
+	}
+	return nil
+}
+
+func parseHTTPURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("no URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // the url.Error repeats the URL, password and all
+		}
+		return nil, fmt.Errorf("not a valid URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%s is not an http or https URL", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%s has no host", u.Redacted())
+	}
+	return u, nil
+}
+
+var errStalled = errors.New("server stalled")
+
+// transientError marks a failure worth another attempt.
+type transientError struct {
+	err   error
+	after time.Duration // the server's Retry-After, 0 if none
+}
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// get makes one GET request. The timeout covers the wait for the headers,
+// then restarts whenever body bytes arrive: a stalled server fails after
+// the timeout, a slow but moving download never does. raw asks for the
+// bytes as stored, without a content coding.
+func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bool) (*remoteBody, error) {
+	u, err := parseHTTPURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(w.timeout, func() { cancel(errStalled) })
+	fail := func(err error) (*remoteBody, error) {
+		timer.Stop()
+		cancel(nil)
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fail(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", "reproof")
+	if raw {
+		req.Header.Set("Accept-Encoding", "identity")
+	}
+	// One request per connection: the transport then never peeks at
+	// bytes a server sends past its Content-Length.
+	req.Close = true
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fail(w.requestError(ctx, rctx, err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		serr := &StatusError{Code: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		if serr.transient() {
+			return fail(&transientError{err: serr, after: serr.RetryAfter})
+		}
+		return fail(serr)
+	}
+	timer.Reset(w.timeout)
+	return &remoteBody{
+		body:         resp.Body,
+		size:         resp.ContentLength,
+		etag:         resp.Header.Get("ETag"),
+		lastModified: resp.Header.Get("Last-Modified"),
+		timer:        timer,
+		timeout:      w.timeout,
+		ctx:          rctx,
+		parent:       ctx,
+		cancel:       cancel,
+	}, nil
+}
+
+// requestError sorts a failed request: cancellation by the caller and
+// refusals (redirect policy, certificates, unknown hosts) are final;
+// everything else on the way (refused or reset connections, stalls) is
+// transient.
+func (w *web) requestError(parent, rctx context.Context, err error) error {
+	if perr := parent.Err(); perr != nil {
+		return perr
+	}
+	if errors.Is(context.Cause(rctx), errStalled) {
+		return &transientError{err: fmt.Errorf("%w: no response within %v", errStalled, w.timeout)}
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err // the caller names the URL, without a password
+	}
+	var certErr *tls.CertificateVerificationError
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, errRedirect), errors.Is(err, errRedirectDowngrade):
+		return err
+	case errors.As(err, &certErr):
+		return err
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return err
+	}
+	return &transientError{err: err}
+}
+
+// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// remoteBody is a response body under the idle timeout.
+type remoteBody struct {
+	body         io.ReadCloser
+	size         int64 // Content-Length, -1 if not announced
+	etag         string
+	lastModified string
+	read         int64
+
+	timer   *time.Timer
+	timeout time.Duration
+	ctx     context.Context // the request's, cancelled on a stall
+	parent  context.Context // the caller's
+	cancel  context.CancelCauseFunc
+}
+
+func (b *remoteBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	b.read += int64(n)
+	if n > 0 {
+		b.timer.Reset(b.timeout)
+	}
+	switch {
+	case err == nil:
+	case err == io.EOF:
+		b.timer.Stop()
+	default:
+		err = b.readError(err)
+	}
+	return n, err
+}
+
+func (b *remoteBody) readError(err error) error {
+	if perr := b.parent.Err(); perr != nil {
+		return perr
+	}
+	if errors.Is(context.Cause(b.ctx), errStalled) {
+		return &transientError{err: fmt.Errorf("%w: no data for %v after %d bytes", errStalled, b.timeout, b.read)}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		if b.size >= 0 {
+			return &transientError{err: fmt.Errorf("truncated: the connection closed after %d of %d announced bytes", b.read, b.size)}
+		}
+		return &transientError{err: fmt.Errorf("truncated: the connection closed after %d bytes, before the body ended", b.read)}
+	}
+	return &transientError{err: err}
+}
+
+func (b *remoteBody) Close() error {
+	b.timer.Stop()
+	b.body.Close()
+	b.cancel(nil)
+	return nil
+}
+
+// maxAPIAnswer caps a release API answer; real ones are kilobytes.
+const maxAPIAnswer = 16 << 20
+
+// getDocument GETs a small document (an API answer, an index), with
+// retries.
+func (w *web) getDocument(ctx context.Context, rawURL string, header http.Header) ([]byte, error) {
+	var data []byte
+	attempts, err := retry(ctx, w.retries, w.backoff, func() error {
+		body, err := w.get(ctx, rawURL, header, false)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		data, err = io.ReadAll(io.LimitReader(body, maxAPIAnswer+1))
+		if err != nil {
+			return err
+		}
+		if len(data) > maxAPIAnswer {
+			return fmt.Errorf("%w: the answer is larger than %d bytes", ErrTooLarge, maxAPIAnswer)
+		}
+		return nil
+	})
+	return data, withAttempts(err, attempts)
+}
+
+// getJSON GETs an API document, with retries, and decodes it into v.
+func (w *web) getJSON(ctx context.Context, rawURL string, header http.Header, v any) error {
+	data, err := w.getDocument(ctx, rawURL, header)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("the answer is not the expected JSON: %w", err)
+	}
+	return nil
+}
+
+// checkAssetURL accepts absolute http and https URLs.
+func checkAssetURL(name, raw string) error {
+	if _, err := parseHTTPURL(raw); err != nil {
+		return fmt.Errorf("asset %q: %w", name, err)
+	}
+	return nil
+}

@@ -7,8 +7,8 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/reproof
 FUZZTIME ?= 30s
 # Debian packages the tests drive for real.
-BENCH_PACKAGES := time
-TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr tzdata gcc patch xxd diffoscope chromium
+BENCH_PACKAGES := time openssl hyperfine
+TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr tzdata gcc patch xxd diffoscope chromium gnupg gpgv
 
 .PHONY: all build deps test vet demo bench fuzz lint clean
 

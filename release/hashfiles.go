@@ -78,9 +78,17 @@ func hashFile(ctx context.Context, p string, alg Algorithm, buf []byte) FileDige
 	free <- buf
 	free <- make([]byte, len(buf))
 	free <- make([]byte, len(buf))
-	stop := make(chan struct{})
-	defer close(stop)
+	// The reader must be gone before returning: buf is the caller's, and
+	// the next file reuses it. Closing the file ends a read that waits on a
+	// pipe (reproof sums <(...)), so that cancelling does not hang.
+	stop, gone := make(chan struct{}), make(chan struct{})
+	defer func() {
+		close(stop)
+		f.Close()
+		<-gone
+	}()
 	go func() {
+		defer close(gone)
 		defer close(full)
 		for {
 			var b []byte
@@ -100,7 +108,14 @@ func hashFile(ctx context.Context, p string, alg Algorithm, buf []byte) FileDige
 			}
 		}
 	}()
-	for c := range full {
+	for {
+		var c chunk
+		select {
+		case c = <-full:
+		case <-ctx.Done():
+			d.Err = ctx.Err()
+			return d
+		}
 		if err := ctx.Err(); err != nil {
 			d.Err = err
 			return d

@@ -1,11 +1,12 @@
 package release
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 )
 
 // IndexedArtifact is an artifact listed by a JSON index (Garage's
@@ -30,11 +31,22 @@ const maxIndexDepth = 32
 // it was found under. The index carries no digest: the manifest has no
 // checksums, and Indexed lists what must be downloaded and hashed.
 func parseJSONIndex(source string, data []byte) (*Manifest, error) {
+	return parseJSONIndexAt(source, data, 1)
+}
+
+// parseJSONIndexAt is parseJSONIndex for a document whose first line is
+// line firstLine of the manifest (inside a clear-signed message).
+func parseJSONIndexAt(source string, data []byte, firstLine int) (*Manifest, error) {
 	var doc any
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
-		return nil, &ParseError{Source: source, Msg: fmt.Sprintf("not valid JSON: %v", err)}
+		return nil, &ParseError{Source: source, Line: jsonErrorLine(data, firstLine, err), Msg: fmt.Sprintf("not valid JSON: %v", err)}
+	}
+	if end := dec.InputOffset(); len(bytes.TrimLeft(data[end:], " \t\r\n")) > 0 {
+		rest := len(data) - len(bytes.TrimLeft(data[end:], " \t\r\n"))
+		return nil, &ParseError{Source: source, Line: firstLine + bytes.Count(data[:rest], []byte("\n")),
+			Msg: "data after the JSON document"}
 	}
 	m := &Manifest{Source: source, Layout: LayoutJSONIndex}
 	var walk func(v any, category string, depth int) error
@@ -78,6 +90,15 @@ func parseJSONIndex(source string, data []byte) (*Manifest, error) {
 		return nil, &ParseError{Source: source, Msg: "a JSON document that lists no artifact (no object with a url or path)"}
 	}
 	return m, nil
+}
+
+// jsonErrorLine is the line of a JSON syntax error, 0 when unknown.
+func jsonErrorLine(data []byte, firstLine int, err error) int {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) || se.Offset < 0 || se.Offset > int64(len(data)) {
+		return 0
+	}
+	return firstLine + bytes.Count(data[:se.Offset], []byte("\n"))
 }
 
 func indexedArtifact(obj map[string]any, category string) (IndexedArtifact, bool) {

@@ -94,7 +94,7 @@ type Checksum struct {
 	// Binary is set for coreutils "*name" lines (binary mode).
 	Binary bool   `json:"binary,omitempty"`
 	Source string `json:"source"` // the manifest it came from
-	Line   int    `json:"line"`   // 1-based line in the manifest (in the signed text for PGP)
+	Line   int    `json:"line"`   // 1-based line in the manifest file (for PGP, in the clear-signed file)
 }
 
 // Key identifies a checksum within a manifest: the section and the name.
@@ -205,14 +205,14 @@ func parseLayout(source string, data []byte, firstLine int) (*Manifest, error) {
 	switch {
 	case len(trimmed) == 0:
 		return nil, &ParseError{Source: source, Msg: "empty manifest"}
-	case trimmed[0] == '{' || trimmed[0] == '[':
-		return parseJSONIndex(source, trimmed)
+	case (trimmed[0] == '{' || trimmed[0] == '[') && !looksMarkdown(data):
+		// A release body may open with a link ("[Changelog](...)"); a
+		// JSON document never has a line opening a fenced block.
+		return parseJSONIndexAt(source, data, firstLine)
 	case looksMarkdown(data):
 		return parseMarkdown(source, data, firstLine)
 	case isSidecarName(source) || bareHex.Match(trimmed):
-		if m, err := parseSidecar(source, data); err == nil || !strings.Contains(string(trimmed), "\n") {
-			return m, err
-		}
+		return parseSidecar(source, data, firstLine)
 	}
 	return parseLines(source, data, firstLine, "")
 }
@@ -253,8 +253,14 @@ func parseLines(source string, data []byte, firstLine int, section string) (*Man
 	return m, nil
 }
 
-// parseChecksumLine reads one coreutils or BSD line.
+// parseChecksumLine reads one coreutils or BSD line. Either may start
+// with a backslash: coreutils then escaped "\\", newline and carriage
+// return in the name (sha256sum writes `\SHA256 (a\\b) = ...` with --tag).
 func parseChecksumLine(line string) (Checksum, bool, error) {
+	escaped := strings.HasPrefix(line, `\`)
+	if escaped {
+		line = line[1:]
+	}
 	if m := bsdLine.FindStringSubmatch(line); m != nil {
 		tag := strings.ToLower(m[1])
 		if strings.HasPrefix(tag, "sha2-") { // SHA2-256, as some BSDs write it
@@ -268,16 +274,19 @@ func parseChecksumLine(line string) (Checksum, bool, error) {
 		if len(m[3]) != alg.HexLen() {
 			return Checksum{}, true, fmt.Errorf("%s digest of %d hex digits, want %d", m[1], len(m[3]), alg.HexLen())
 		}
-		if m[2] == "" {
+		name := m[2]
+		if name == "" {
 			return Checksum{}, true, errors.New("empty file name")
 		}
-		return Checksum{Name: m[2], Algorithm: alg, Digest: strings.ToLower(m[3])}, true, nil
+		if escaped {
+			var err error
+			if name, err = unescapeName(name); err != nil {
+				return Checksum{}, true, err
+			}
+		}
+		return Checksum{Name: name, Algorithm: alg, Digest: strings.ToLower(m[3])}, true, nil
 	}
 	// coreutils: [\]hex, then " *" (binary) or "  " (text), then the name.
-	escaped := strings.HasPrefix(line, `\`)
-	if escaped {
-		line = line[1:]
-	}
 	sp := strings.IndexByte(line, ' ')
 	if sp < 0 || sp+2 > len(line) {
 		return Checksum{}, false, fmt.Errorf("not a checksum line: %q", clip(line))
@@ -351,28 +360,36 @@ func sidecarTarget(source string) (target string, alg Algorithm, ok bool) {
 
 // parseSidecar parses a sidecar: one digest, alone ("hex", with or
 // without a newline) or as one coreutils or BSD line. The file it vouches
-// for is the line's name, else the sidecar's name minus its extension.
-func parseSidecar(source string, data []byte) (*Manifest, error) {
+// for is the line's name, else the sidecar's name minus its extension. An
+// extension naming an algorithm ("x.sha512") must agree with every digest.
+func parseSidecar(source string, data []byte, firstLine int) (*Manifest, error) {
 	text := strings.TrimSpace(string(data))
 	target, extAlg, named := sidecarTarget(source)
 	if bareHex.MatchString(text) {
+		// The digest's line: the first non-blank one.
+		line := firstLine + strings.Count(string(data[:bytes.Index(data, []byte(text))]), "\n")
 		alg, ok := algorithmsByLength[len(text)]
 		if !ok {
-			return nil, &ParseError{Source: source, Line: 1, Msg: fmt.Sprintf("digest of %d hex digits matches no algorithm", len(text))}
+			return nil, &ParseError{Source: source, Line: line, Msg: fmt.Sprintf("digest of %d hex digits matches no algorithm", len(text))}
 		}
 		if named && extAlg != alg {
-			return nil, &ParseError{Source: source, Line: 1, Msg: fmt.Sprintf("a %s digest in a .%s file", alg, extAlg)}
+			return nil, &ParseError{Source: source, Line: line, Msg: fmt.Sprintf("a %s digest in a .%s file", alg, extAlg)}
 		}
 		if !named {
-			return nil, &ParseError{Source: source, Line: 1, Msg: "a bare digest, but the file name does not say which file it is for (want NAME.sha256)"}
+			return nil, &ParseError{Source: source, Line: line, Msg: "a bare digest, but the file name does not say which file it is for (want NAME.sha256)"}
 		}
 		return &Manifest{Source: source, Layout: LayoutSidecar, Checksums: []Checksum{{
-			Name: target, Algorithm: alg, Digest: strings.ToLower(text), Source: source, Line: 1,
+			Name: target, Algorithm: alg, Digest: strings.ToLower(text), Source: source, Line: line,
 		}}}, nil
 	}
-	m, err := parseLines(source, data, 1, "")
+	m, err := parseLines(source, data, firstLine, "")
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range m.Checksums {
+		if named && c.Algorithm != extAlg {
+			return nil, &ParseError{Source: source, Line: c.Line, Msg: fmt.Sprintf("a %s digest in a .%s file", c.Algorithm, extAlg)}
+		}
 	}
 	if len(m.Checksums) == 1 {
 		m.Layout = LayoutSidecar

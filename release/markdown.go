@@ -42,7 +42,7 @@ func parseMarkdown(source string, data []byte, firstLine int) (*Manifest, error)
 		if f == nil {
 			continue
 		}
-		fence := f[1]
+		fence, opened := f[1], firstLine+i
 		var block []Checksum
 		var bad []*ParseError
 		section := heading
@@ -70,7 +70,7 @@ func parseMarkdown(source string, data []byte, firstLine int) (*Manifest, error)
 			}
 		}
 		if !closed {
-			return nil, &ParseError{Source: source, Line: firstLine + len(lines) - 1, Msg: "fenced block is not closed"}
+			return nil, &ParseError{Source: source, Line: opened, Msg: "fenced block opened here is never closed"}
 		}
 		if len(block) > 0 && len(bad) > 0 {
 			return nil, bad[0]

@@ -95,6 +95,9 @@ func VerifySignature(ctx context.Context, manifest, keyring string) (Signature, 
 	var status, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &status, &stderr
 	runErr := cmd.Run()
+	if err := ctx.Err(); err != nil {
+		return sig, err
+	}
 	good, valid := false, false
 	sc := bufio.NewScanner(&status)
 	for sc.Scan() {

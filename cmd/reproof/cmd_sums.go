@@ -107,12 +107,15 @@ func runSums(ctx context.Context, args []string, std streams) error {
 	return nil
 }
 
+// nameEscaper escapes a file name the way coreutils does.
+var nameEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`)
+
 // writeSumLine writes one line the way coreutils does: text mode with two
 // spaces, and a leading backslash when the name needs escaping.
 func writeSumLine(w io.Writer, alg release.Algorithm, digest, name string, bsd bool) {
 	escaped := strings.ContainsAny(name, "\\\n\r")
 	if escaped {
-		name = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`).Replace(name)
+		name = nameEscaper.Replace(name)
 	}
 	prefix := ""
 	if escaped {
@@ -123,6 +126,16 @@ func writeSumLine(w io.Writer, alg release.Algorithm, digest, name string, bsd b
 		return
 	}
 	fmt.Fprintf(w, "%s%s  %s\n", prefix, digest, name)
+}
+
+// checkLabel is how --check names a file on its result line: as
+// sha256sum -c does, escaped with a leading backslash when the name holds
+// a line break, so that a hostile name cannot forge a line of its own.
+func checkLabel(name string) string {
+	if strings.ContainsAny(name, "\n\r") {
+		return `\` + nameEscaper.Replace(name)
+	}
+	return name
 }
 
 // pathError strips the Go wrapping from a file error.
@@ -197,9 +210,9 @@ func checkSums(ctx context.Context, cfg sumsConfig, std streams) error {
 	mismatched, unreadable, weak := 0, 0, 0
 	for _, c := range m.Checksums {
 		d := results[job{filepath.Join(cfg.dir, filepath.FromSlash(c.Name)), c.Algorithm}]
-		label := c.Name
+		label := checkLabel(c.Name)
 		if c.Section != "" {
-			label = fmt.Sprintf("%s (%s)", c.Name, c.Section)
+			label = fmt.Sprintf("%s (%s)", label, c.Section)
 		}
 		if c.Algorithm.Weak() {
 			weak++
@@ -219,18 +232,26 @@ func checkSums(ctx context.Context, cfg sumsConfig, std streams) error {
 		return fmt.Errorf("sums: writing stdout: %w", err)
 	}
 	if weak > 0 {
-		fmt.Fprintf(std.stderr, "reproof: sums: WARNING: %d checksums use a broken algorithm (md5 or sha1)\n", weak)
+		fmt.Fprintf(std.stderr, "reproof: sums: WARNING: %s a broken algorithm (md5 or sha1)\n", counted(weak, "checksum uses", "checksums use"))
 	}
 	if unreadable > 0 {
-		fmt.Fprintf(std.stderr, "reproof: sums: WARNING: %d listed files could not be read\n", unreadable)
+		fmt.Fprintf(std.stderr, "reproof: sums: WARNING: %s could not be read\n", counted(unreadable, "listed file", "listed files"))
 	}
 	if mismatched > 0 {
-		fmt.Fprintf(std.stderr, "reproof: sums: WARNING: %d computed checksums did NOT match\n", mismatched)
+		fmt.Fprintf(std.stderr, "reproof: sums: WARNING: %s did NOT match\n", counted(mismatched, "computed checksum", "computed checksums"))
 	}
 	if bad+mismatched+unreadable > 0 {
 		return &exitCodeError{code: exitDiffers}
 	}
 	return nil
+}
+
+// counted is "1 thing" or "n things", as sha256sum -c words its warnings.
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func dedupe(paths []string) []string {

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/reproof/reproof/release"
+)
+
+// publishedConfig are the flags of `reproof sums --published`.
+type publishedConfig struct {
+	source    string
+	manifests []string
+	cacheDir  string
+	githubAPI string
+	gitlabAPI string
+}
+
+// checkPublished downloads a published release and checks every file
+// against the checksums the release itself publishes.
+func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
+	opts := release.SourceOptions{GitHubAPI: cfg.published.githubAPI, GitLabAPI: cfg.published.gitlabAPI, Getenv: std.getenv}
+	if isTerminal(std.stderr) {
+		opts.Progress = std.stderr
+	}
+	src, err := release.NewSource(cfg.published.source, opts)
+	if err != nil {
+		return fmt.Errorf("sums: %w", err)
+	}
+	cacheDir := cfg.published.cacheDir
+	if cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return &hinted{fmt.Errorf("sums: no cache directory: %w", err), "give one with --cache DIR"}
+		}
+		cacheDir = filepath.Join(base, "reproof")
+	}
+	fetcher := release.NewFetcher(src, cacheDir, opts)
+	pc, err := release.CheckPublished(ctx, src, fetcher, release.CheckOptions{Manifests: cfg.published.manifests, Keyring: cfg.keyring})
+	if err != nil {
+		return fmt.Errorf("sums: %w", err)
+	}
+	out := bufio.NewWriter(std.stdout)
+	bad := printPublishedCheck(out, pc, cfg.quiet)
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("sums: writing stdout: %w", err)
+	}
+	if bad > 0 {
+		fmt.Fprintf(std.stderr, "reproof: sums: WARNING: %s the release's own checksums\n", plural(bad, "published file or signature does NOT match", "published files or signatures do NOT match"))
+		return &exitCodeError{code: exitDiffers}
+	}
+	return nil
+}
+
+// printPublishedCheck writes one line per manifest and per published file
+// and returns how many failed.
+func printPublishedCheck(w io.Writer, pc *release.PublishedCheck, quiet bool) int {
+	bad := 0
+	if len(pc.Manifests) == 0 {
+		fmt.Fprintf(w, "%s: no checksum published: the files below were hashed here and nothing published vouches for them\n", pc.Source)
+	}
+	for _, m := range pc.Manifests {
+		sig := ""
+		switch {
+		case !m.Signature.Signed:
+		case !m.Signature.Checked:
+			sig = ", signature NOT checked (no --keyring)"
+		case m.Signature.Valid:
+			sig = fmt.Sprintf(", signature OK (%s)", m.Signature.Signer)
+		default:
+			sig = fmt.Sprintf(", signature BAD (%s)", m.Signature.Detail)
+			bad++
+		}
+		fmt.Fprintf(w, "%s: %s manifest, %s%s\n", m.Name, m.Layout, plural(m.Checksums, "checksum", "checksums"), sig)
+	}
+	for _, a := range pc.Assets {
+		switch a.Status {
+		case release.StatusOK:
+			if !quiet {
+				fmt.Fprintf(w, "%s: OK (%s)\n", a.Name, describeChecksums(a.Checksums))
+			}
+		case release.StatusMismatch:
+			bad++
+			for _, c := range a.Checksums {
+				if !c.Match {
+					fmt.Fprintf(w, "%s: FAILED: %s in %s says %s, the published file has %s\n",
+						a.Name, c.Algorithm, where(c.Checksum), c.Digest, c.Computed)
+				}
+			}
+		case release.StatusUnlisted:
+			fmt.Fprintf(w, "%s: NO CHECKSUM published; sha256 %s\n", a.Name, a.SHA256)
+		}
+	}
+	for _, c := range pc.Unmatched {
+		if !quiet {
+			fmt.Fprintf(w, "%s: listed in %s, not a published file (an archive member?)\n", c.Name, where(c))
+		}
+	}
+	return bad
+}
+
+func describeChecksums(cs []release.CheckedChecksum) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("%s from %s", c.Algorithm, where(c.Checksum)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func where(c release.Checksum) string {
+	s := fmt.Sprintf("%s:%d", c.Source, c.Line)
+	if c.Section != "" {
+		s += fmt.Sprintf(" (%s)", c.Section)
+	}
+	return s
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -64,14 +64,13 @@ func TestCheckPublishedDirectory(t *testing.T) {
 // TestCheckPublishedIndex: a JSON index with no digests (Garage's shape):
 // every file is downloaded and hashed, and none is vouched for.
 func TestCheckPublishedIndex(t *testing.T) {
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/_releases.json":
 			fmt.Fprintf(w, `{"Release": [{"version": "v1.0.0", "builds": [
 				{"binary": "garage", "platform": "x86_64-unknown-linux-musl", "path": "_releases/v1.0.0/x86_64-unknown-linux-musl/garage",
 				 "url": "%s/_releases/v1.0.0/x86_64-unknown-linux-musl/garage", "size": 7, "date": "2024-04-10", "version": "v1.0.0"}]}],
-				"Extra": [], "Development": []}`, srv.URL)
+				"Extra": [], "Development": []}`, "http://"+r.Host)
 		case strings.HasSuffix(r.URL.Path, "/garage"):
 			fmt.Fprint(w, "garage\n")
 		default:

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -151,5 +153,33 @@ func TestReadmeUsageMatchesHelp(t *testing.T) {
 		if !bytes.Contains(readme, []byte(out)) {
 			t.Errorf("README.md does not contain the output of 'reproof %s'; regenerate its usage section", strings.Join(args, " "))
 		}
+	}
+}
+
+// TestOutputToSpecialFile writes to a FIFO the way users write to
+// /dev/null: the output goes through it, and the FIFO is still a FIFO
+// afterwards (renaming a temporary file over it would replace it).
+func TestOutputToSpecialFile(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "out")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- nil
+			return
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		got <- b
+	}()
+	code, _, stderr := runCLI(t, context.Background(), nil, "normalize", "--epoch", "0", "../../archive/testdata/seed/t.tar.gz", "-o", fifo)
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the FIFO was replaced (exit %d): %v", code, err)
+	}
+	if out := <-got; code != 0 || len(out) == 0 {
+		t.Fatalf("normalize -o FIFO: exit %d, %d bytes through the FIFO, stderr %q", code, len(out), stderr)
 	}
 }

@@ -11,7 +11,17 @@ import (
 // writeAtomically writes path through a temporary file in the same
 // directory, renamed over path only when write and every close succeeded.
 // On any failure nothing is left behind.
+//
+// A path that exists and is not a regular file (/dev/null, a FIFO, a
+// terminal) is written in place: renaming over it would replace the
+// device itself.
 func writeAtomically(path string, write func(io.Writer) error) (err error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return fmt.Errorf("%q is a directory", path)
+		}
+		return writeInPlace(path, write)
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -40,6 +50,27 @@ func writeAtomically(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+// writeInPlace writes to an existing special file.
+func writeInPlace(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("opening output: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	return nil

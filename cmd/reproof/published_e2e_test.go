@@ -31,8 +31,7 @@ func TestSumsPublishedGitHub(t *testing.T) {
 		"  tool-linux-amd64\n# Linux ARM64\n" + hex512("arm64 binary\n") + "  tool-linux-arm64\n```\n"
 
 	var downloads atomic.Int64
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/repos/acme/tool/releases/tags/v1.0":
 			type asset struct {
@@ -47,7 +46,7 @@ func TestSumsPublishedGitHub(t *testing.T) {
 				Assets []asset `json:"assets"`
 			}{Tag: "v1.0", Body: body}
 			for name, content := range assets {
-				rel.Assets = append(rel.Assets, asset{name, len(content), srv.URL + "/download/v1.0/" + name, "uploaded"})
+				rel.Assets = append(rel.Assets, asset{name, len(content), "http://" + r.Host + "/download/v1.0/" + name, "uploaded"})
 			}
 			json.NewEncoder(w).Encode(rel)
 		case strings.HasPrefix(r.URL.Path, "/download/v1.0/"):

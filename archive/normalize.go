@@ -82,14 +82,16 @@ func passApplies(name string, in, out Format) bool {
 
 func (l *passLog) on(pass string) bool { _, ok := l.index[pass]; return ok }
 
-func (l *passLog) record(pass, what string) { l.recordN(pass, 1, what) }
+// record records a change to one entry. what describes it; it is called
+// only while the pass still wants examples.
+func (l *passLog) record(pass string, what func() string) { l.recordN(pass, 1, what) }
 
 // recordN records a change that touched n entries at once.
-func (l *passLog) recordN(pass string, n int64, what string) {
+func (l *passLog) recordN(pass string, n int64, what func() string) {
 	r := &l.reports[l.index[pass]]
 	r.Changed += n
 	if len(r.Examples) < maxExamples {
-		r.Examples = append(r.Examples, what)
+		r.Examples = append(r.Examples, what())
 	}
 }
 
@@ -211,7 +213,7 @@ func (n *normalizer) gzipHeader() *GzipHeader {
 	in := n.s.Gzip
 	if n.log.on("gzip-header") {
 		if in != nil && !in.isCanonical() {
-			n.log.record("gzip-header", describeGzip(in))
+			n.log.record("gzip-header", func() string { return describeGzip(in) })
 		}
 		return nil
 	}
@@ -240,7 +242,9 @@ func (n *normalizer) zipComment() string {
 	if len(shown) > 64 {
 		shown = shown[:64] + "…"
 	}
-	n.log.record("zip-extra", fmt.Sprintf("archive comment %q dropped", shown))
+	n.log.record("zip-extra", func() string {
+		return fmt.Sprintf("archive comment %q dropped", shown)
+	})
 	return ""
 }
 
@@ -318,24 +322,32 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 			// A global header carries only its records: no mtime, owner
 			// or mode of its own reaches the output.
 			if l.on("tar-pax") && len(e.PAXRecords) > 0 {
-				l.record("tar-pax", fmt.Sprintf("pax global header: %s dropped", describeRecords(e.PAXRecords)))
+				l.record("tar-pax", func() string {
+					return fmt.Sprintf("pax global header: %s dropped", describeRecords(e.PAXRecords))
+				})
 				e.PAXRecords = nil
 			}
 			return
 		}
 		if l.on("tar-mtime") {
 			if t := newTime(e.ModTime); !t.Equal(e.ModTime) {
-				l.record("tar-mtime", fmt.Sprintf("%q: mtime %s → %s", e.Name, formatTime(e.ModTime), formatTime(t)))
+				l.record("tar-mtime", func() string {
+					return fmt.Sprintf("%q: mtime %s → %s", e.Name, formatTime(e.ModTime), formatTime(t))
+				})
 				e.ModTime = t
 			}
 		}
 		if l.on("tar-owner") && (e.UID != 0 || e.GID != 0 || e.Uname != "" || e.Gname != "") {
-			l.record("tar-owner", fmt.Sprintf("%q: owner %d/%d (%s/%s) → 0/0", e.Name, e.UID, e.GID, e.Uname, e.Gname))
+			l.record("tar-owner", func() string {
+				return fmt.Sprintf("%q: owner %d/%d (%s/%s) → 0/0", e.Name, e.UID, e.GID, e.Uname, e.Gname)
+			})
 			e.UID, e.GID, e.Uname, e.Gname = 0, 0, "", ""
 		}
 		if l.on("tar-mode") && e.Type != TypeSymlink && e.Mode&0o022 != 0 {
 			m := e.Mode &^ 0o022
-			l.record("tar-mode", fmt.Sprintf("%q: mode %04o → %04o", e.Name, e.Mode, m))
+			l.record("tar-mode", func() string {
+				return fmt.Sprintf("%q: mode %04o → %04o", e.Name, e.Mode, m)
+			})
 			e.Mode = m
 		}
 		if l.on("tar-pax") {
@@ -360,7 +372,9 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 				delete(e.PAXRecords, k)
 			}
 			if len(dropped) > 0 {
-				l.record("tar-pax", fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped)))
+				l.record("tar-pax", func() string {
+					return fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped))
+				})
 			}
 		}
 		if l.on("tar-xattr") {
@@ -376,14 +390,18 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 				}
 			}
 			if len(dropped) > 0 {
-				l.record("tar-xattr", fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped)))
+				l.record("tar-xattr", func() string {
+					return fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped))
+				})
 			}
 		}
 		if len(e.PAXRecords) == 0 {
 			e.PAXRecords = nil
 		}
 		if l.on("tar-devices") && e.Type != TypeCharDevice && e.Type != TypeBlockDevice && (e.Devmajor != 0 || e.Devminor != 0) {
-			l.record("tar-devices", fmt.Sprintf("%q: device %d,%d → 0,0", e.Name, e.Devmajor, e.Devminor))
+			l.record("tar-devices", func() string {
+				return fmt.Sprintf("%q: device %d,%d → 0,0", e.Name, e.Devmajor, e.Devminor)
+			})
 			e.Devmajor, e.Devminor = 0, 0
 		}
 	case Zip:
@@ -393,7 +411,9 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 			date, tm := dosTime(t)
 			ext := withoutFields(z.extra, zipTimeFields)
 			if date != z.modDate || tm != z.modTime || len(ext) != len(z.extra) {
-				l.record("zip-time", fmt.Sprintf("%q: time %s → %s", e.Name, formatTime(e.ModTime), formatTime(fromDosTime(date, tm))))
+				l.record("zip-time", func() string {
+					return fmt.Sprintf("%q: time %s → %s", e.Name, formatTime(e.ModTime), formatTime(fromDosTime(date, tm)))
+				})
 			}
 			z.modDate, z.modTime, z.extra = date, tm, ext
 			e.ModTime = fromDosTime(date, tm)
@@ -407,7 +427,9 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 				dropped = append(dropped, fmt.Sprintf("comment %q", z.comment))
 			}
 			if len(dropped) > 0 {
-				l.record("zip-extra", fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped)))
+				l.record("zip-extra", func() string {
+					return fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped))
+				})
 			}
 			z.extra, z.comment = nil, ""
 		}
@@ -419,8 +441,10 @@ func (n *normalizer) applyEntryPasses(e *Entry) {
 			}
 			t := newTime(e.ModTime)
 			if !t.Equal(e.ModTime) || e.UID != 0 || e.GID != 0 || e.Mode != m {
-				l.record("ar-header", fmt.Sprintf("%q: mtime %s, owner %d/%d, mode %04o → %s, 0/0, %04o",
-					e.Name, formatTime(e.ModTime), e.UID, e.GID, e.Mode, formatTime(t), m))
+				l.record("ar-header", func() string {
+					return fmt.Sprintf("%q: mtime %s, owner %d/%d, mode %04o → %s, 0/0, %04o",
+						e.Name, formatTime(e.ModTime), e.UID, e.GID, e.Mode, formatTime(t), m)
+				})
 			}
 			e.ModTime, e.UID, e.GID, e.Mode = t, 0, 0, m
 		}
@@ -465,7 +489,9 @@ func (n *normalizer) sortZip() {
 	sorted := sort.SliceIsSorted(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
 	if !sorted {
 		sort.SliceStable(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
-		n.log.recordN("zip-order", int64(len(zr.files)), fmt.Sprintf("%d entries sorted by name", len(zr.files)))
+		n.log.recordN("zip-order", int64(len(zr.files)), func() string {
+			return fmt.Sprintf("%d entries sorted by name", len(zr.files))
+		})
 	}
 }
 

@@ -22,9 +22,6 @@ type Options struct {
 	// stream as it is read: a caller that will need contents again can
 	// spill the stream once and find contents by Entry.ContentOffset.
 	Tee io.Writer
-	// PayloadDigest makes the Stream hash the whole decompressed stream
-	// (see Stream.PayloadDigest).
-	PayloadDigest bool
 	// TempDir is where a zip that cannot be read in place (inside a
 	// compressed stream, or from a pipe) is spooled. Default os.TempDir().
 	TempDir string
@@ -94,9 +91,6 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 	s.closers = append(s.closers, dec.Close)
 	s.Gzip = gz
 	s.counter = &countingReader{r: layerErrors{dec, s.Format.Compression}, max: opts.Limits.MaxBytes}
-	if opts.PayloadDigest {
-		s.counter.hash = sha256.New()
-	}
 	s.counter.tee = opts.Tee
 	inner := bufio.NewReaderSize(s.counter, 64<<10)
 	head, err = peek(inner, peekSize)
@@ -325,12 +319,10 @@ func (s *Stream) Close() error {
 
 // countingReader counts the bytes read and fails past max.
 type countingReader struct {
-	r    io.Reader
-	n    int64
-	max  int64
-	hash hash.Hash // of every byte read, when asked for
-	tee  io.Writer // gets every byte read, when set
-	done bool      // r returned io.EOF
+	r   io.Reader
+	n   int64
+	max int64
+	tee io.Writer // gets every byte read, when set
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -342,34 +334,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if c.hash != nil {
-		c.hash.Write(p[:n])
-	}
 	if c.tee != nil && n > 0 {
 		if _, werr := c.tee.Write(p[:n]); werr != nil {
 			return n, fmt.Errorf("copying the decompressed stream: %w", werr)
 		}
 	}
-	if err == io.EOF {
-		c.done = true
-	}
 	return n, err
-}
-
-// PayloadDigest returns the SHA-256 of the whole decompressed stream (the
-// container's bytes), once Next has returned io.EOF, for a stream opened
-// with Options.PayloadDigest; nil otherwise. Two archives with equal
-// payload digests differ at most in their compression.
-func (s *Stream) PayloadDigest() []byte {
-	if s.counter == nil || s.counter.hash == nil || (s.entries != nil && s.err != io.EOF) {
-		return nil
-	}
-	if !s.counter.done {
-		if _, err := io.Copy(io.Discard, s.raw); err != nil || !s.counter.done {
-			return nil
-		}
-	}
-	return s.counter.hash.Sum(nil)
 }
 
 // layerErrors names the compression layer in the errors it returns.

@@ -289,7 +289,8 @@ func TestFetchFaults(t *testing.T) {
 // never pauses that long, arrives.
 func TestFetchSlowButMoving(t *testing.T) {
 	ts := newTestServer(t)
-	body := []byte("slow but sure")
+	// 40 bytes, one every 50 ms: 2 s in all, never 1 s without a byte.
+	body := bytes.Repeat([]byte("slow but sure "), 3)[:40]
 	ts.handle("/garage", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		for i := range body {
@@ -299,7 +300,7 @@ func TestFetchSlowButMoving(t *testing.T) {
 		}
 	})
 	opts := testOptions()
-	opts.Timeout = 500 * time.Millisecond
+	opts.Timeout = time.Second
 	opts.Retries = 1
 	src, _ := NewHTTPSource(ts.URL, opts)
 	start := time.Now()

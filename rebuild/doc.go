@@ -1,0 +1,31 @@
+// Package rebuild turns a release spec into rebuilt artifacts: it fetches the
+// source at a tag, pulls the pinned base image, runs the build and collects the
+// artifacts with their provenance.
+//
+// This first piece pulls base images. [PullImage] fetches an image from any
+// OCI registry by digest, resolves a multi-platform index to one platform,
+// verifies every blob it keeps (manifest, config and layers) against its
+// digest and size, and stores the image in a content-addressed cache: an OCI
+// image layout under the user cache directory. A later pull of the same
+// pinned digest is served from the cache, re-verified, without contacting any
+// registry.
+//
+// The package is strict about:
+//
+//   - pins: a reference without a digest is refused with an [*UnpinnedError]
+//     naming the digest it resolves to, unless the caller allows unpinned
+//     images, in which case the resolved digest is recorded and
+//     [PulledImage.Unpinned] is set so the report can warn;
+//   - digests: a manifest, index or blob whose bytes do not hash to the digest
+//     that names it is an [ErrDigestMismatch], whether it came from the
+//     registry or from the cache;
+//   - platforms: an index without the requested platform is an
+//     [ErrPlatformNotFound] listing the platforms it does have;
+//   - the cache: blobs are written to a temporary file and renamed into place
+//     only after their digest checked out, and index.json is replaced
+//     atomically after all of an image's blobs are in place, so an interrupted
+//     pull never leaves an entry that looks complete. A cached copy that fails
+//     verification is ignored and pulled again.
+//
+// Like every library in reproof, this package never prints.
+package rebuild

@@ -1,0 +1,459 @@
+package rebuild
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// annotationPinned marks an index.json entry with the digest it was pulled
+// by: the image's own manifest digest, or the index it was resolved from.
+const annotationPinned = "dev.reproof.image.pinned-digest"
+
+// maxManifestSize bounds manifests, indexes and configs read into memory.
+const maxManifestSize = 8 << 20
+
+var (
+	errCacheMiss    = errors.New("not in the image cache")
+	errCacheCorrupt = errors.New("cached image is corrupt")
+)
+
+// indexMu serialises read-modify-write cycles of index.json within the
+// process. Across processes a lost update only loses a cache entry, never
+// corrupts one: index.json is replaced by rename.
+var indexMu sync.Mutex
+
+// imageCache is an OCI image layout holding verified images. index.json lists
+// one entry per pulled image, annotated with the digest it was pinned by;
+// it is only a hint: every load re-verifies the blobs it points at.
+type imageCache struct {
+	dir string
+}
+
+func (c *imageCache) blobPath(h v1.Hash) string {
+	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+// load returns the image pinned by digest pinned (resolved to platform if
+// pinned names an index) if the cache holds it and all its blobs verify. It
+// returns an error wrapping errCacheMiss or errCacheCorrupt otherwise.
+func (c *imageCache) load(ctx context.Context, pinned v1.Hash, platform v1.Platform) (*PulledImage, error) {
+	index, err := c.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	var firstErr error
+	for _, desc := range index.Manifests {
+		if desc.Annotations[annotationPinned] != pinned.String() || !desc.MediaType.IsImage() {
+			continue
+		}
+		img, err := c.loadEntry(ctx, desc, pinned, platform)
+		if err == nil {
+			return img, nil
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		if firstErr == nil && !errors.Is(err, errCacheMiss) {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, fmt.Errorf("%s: %w", pinned, errCacheMiss)
+}
+
+// loadEntry verifies one index.json entry for pinned.
+func (c *imageCache) loadEntry(ctx context.Context, desc v1.Descriptor, pinned v1.Hash, platform v1.Platform) (*PulledImage, error) {
+	img := &PulledImage{Digest: desc.Digest.String(), FromCache: true}
+	if desc.Digest != pinned {
+		// Pinned by index: the index itself must verify and resolve to
+		// this entry, or index.json could point a pin anywhere.
+		raw, err := c.readBlob(ctx, v1.Descriptor{Digest: pinned, Size: -1})
+		if err != nil {
+			return nil, err
+		}
+		index, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("index %s: %s: %w", pinned, oneLine(err), errCacheCorrupt)
+		}
+		child, err := choosePlatform(index, platform)
+		if err != nil || child.Digest != desc.Digest {
+			return nil, fmt.Errorf("index %s: entry %s is not its %s image: %w", pinned, desc.Digest, platform, errCacheMiss)
+		}
+		img.IndexDigest = pinned.String()
+		img.Platform = platformOf(child.Platform).String()
+	}
+	rawManifest, err := c.readBlob(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	manifest, err := v1.ParseManifest(bytes.NewReader(rawManifest))
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %s: %w", desc.Digest, oneLine(err), errCacheCorrupt)
+	}
+	rawConfig, err := c.readBlob(ctx, manifest.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, layer := range manifest.Layers {
+		if err := c.verifyBlob(ctx, layer); err != nil {
+			return nil, err
+		}
+	}
+	if img.Platform == "" {
+		img.Platform = configPlatform(rawConfig)
+	}
+	l, err := layout.FromPath(c.dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening %q: %w", c.dir, err)
+	}
+	if img.Image, err = l.Image(desc.Digest); err != nil {
+		return nil, fmt.Errorf("opening %s in %q: %s: %w", desc.Digest, c.dir, oneLine(err), errCacheCorrupt)
+	}
+	return img, nil
+}
+
+// store writes img, verifying each blob, then records it in index.json under
+// pinned. rawIndex is the index pinned names, or nil if pinned is img's own
+// digest; platform is the index entry's platform.
+func (c *imageCache) store(ctx context.Context, img v1.Image, pinned v1.Hash, rawIndex []byte, platform v1.Platform) (*PulledImage, error) {
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	mediaType, err := img.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	rawManifest, err := img.RawManifest()
+	if err != nil {
+		return nil, err
+	}
+	manifest, err := v1.ParseManifest(bytes.NewReader(rawManifest))
+	if err != nil {
+		return nil, fmt.Errorf("parsing manifest: %w", err)
+	}
+	desc := v1.Descriptor{MediaType: mediaType, Size: int64(len(rawManifest))}
+	if desc.Digest, err = digestOf(pinned.Algorithm, rawManifest); err != nil {
+		return nil, err
+	}
+	if rawIndex == nil && desc.Digest != pinned {
+		return nil, fmt.Errorf("manifest is %s, want %s: %w", desc.Digest, pinned, ErrDigestMismatch)
+	}
+
+	// Blobs first, each verified before it is renamed into place; the
+	// manifest after what it references; index.json last.
+	for _, layer := range manifest.Layers {
+		if err := c.verifyBlob(ctx, layer); err == nil {
+			continue
+		} else if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		l, err := img.LayerByDigest(layer.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", layer.Digest, err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", layer.Digest, err)
+		}
+		err = c.writeBlob(ctx, layer, rc)
+		if closeErr := rc.Close(); err == nil && closeErr != nil {
+			err = closeErr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", layer.Digest, err)
+		}
+	}
+	rawConfig, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", manifest.Config.Digest, err)
+	}
+	if err := c.putBytes(ctx, manifest.Config, rawConfig); err != nil {
+		return nil, fmt.Errorf("config %s: %w", manifest.Config.Digest, err)
+	}
+	if err := c.putBytes(ctx, desc, rawManifest); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+	}
+	pulled := &PulledImage{Digest: desc.Digest.String()}
+	if rawIndex != nil {
+		indexDesc := v1.Descriptor{Digest: pinned, Size: int64(len(rawIndex))}
+		if err := c.putBytes(ctx, indexDesc, rawIndex); err != nil {
+			return nil, fmt.Errorf("index %s: %w", pinned, err)
+		}
+		pulled.IndexDigest = pinned.String()
+		pulled.Platform = platform.String()
+		desc.Platform = &platform
+	} else {
+		pulled.Platform = configPlatform(rawConfig)
+	}
+	desc.Annotations = map[string]string{annotationPinned: pinned.String()}
+	if err := c.addEntry(desc); err != nil {
+		return nil, err
+	}
+	l, err := layout.FromPath(c.dir)
+	if err != nil {
+		return nil, err
+	}
+	if pulled.Image, err = l.Image(desc.Digest); err != nil {
+		return nil, err
+	}
+	return pulled, nil
+}
+
+// init creates the layout's skeleton if it is missing.
+func (c *imageCache) init() error {
+	if err := os.MkdirAll(filepath.Join(c.dir, "blobs", "sha256"), 0o755); err != nil {
+		return fmt.Errorf("creating the image cache: %w", err)
+	}
+	files := []struct{ name, content string }{
+		{"oci-layout", `{"imageLayoutVersion":"1.0.0"}` + "\n"},
+		{"index.json", `{"schemaVersion":2,"mediaType":"` + string(types.OCIImageIndex) + `","manifests":[]}` + "\n"},
+	}
+	for _, f := range files {
+		path := filepath.Join(c.dir, f.name)
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		if err := writeFileAtomic(path, []byte(f.content)); err != nil {
+			return fmt.Errorf("creating the image cache: %w", err)
+		}
+	}
+	return nil
+}
+
+// readIndex reads index.json; a missing one is an empty cache.
+func (c *imageCache) readIndex() (*v1.IndexManifest, error) {
+	f, err := os.Open(filepath.Join(c.dir, "index.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the image cache: %w", err)
+	}
+	defer f.Close()
+	index, err := v1.ParseIndexManifest(io.LimitReader(f, maxManifestSize))
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %s: %w", f.Name(), oneLine(err), errCacheCorrupt)
+	}
+	return index, nil
+}
+
+// addEntry records desc in index.json, replacing an entry with the same digest
+// and pin.
+func (c *imageCache) addEntry(desc v1.Descriptor) error {
+	indexMu.Lock()
+	defer indexMu.Unlock()
+	index, err := c.readIndex()
+	if err != nil {
+		return err
+	}
+	if index.SchemaVersion == 0 {
+		index.SchemaVersion = 2
+	}
+	kept := index.Manifests[:0]
+	for _, d := range index.Manifests {
+		if d.Digest == desc.Digest && d.Annotations[annotationPinned] == desc.Annotations[annotationPinned] {
+			continue
+		}
+		kept = append(kept, d)
+	}
+	index.Manifests = append(kept, desc)
+	raw, err := json.MarshalIndent(index, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(c.dir, "index.json"), append(raw, '\n'))
+}
+
+// readBlob reads a small blob (manifest, index, config) and verifies it. A
+// size of -1 is not checked.
+func (c *imageCache) readBlob(ctx context.Context, desc v1.Descriptor) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if desc.Size > maxManifestSize {
+		return nil, fmt.Errorf("blob %s: %d bytes is too large: %w", desc.Digest, desc.Size, errCacheCorrupt)
+	}
+	f, err := os.Open(c.blobPath(desc.Digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, errCacheMiss)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	if err := checkBytes(desc, raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, errCacheCorrupt)
+	}
+	return raw, nil
+}
+
+// verifyBlob hashes a cached blob through.
+func (c *imageCache) verifyBlob(ctx context.Context, desc v1.Descriptor) error {
+	f, err := os.Open(c.blobPath(desc.Digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob %s: %w", desc.Digest, errCacheMiss)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h, err := v1.Hasher(desc.Digest.Algorithm)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(h, ctxReader{ctx, io.LimitReader(f, desc.Size+1)})
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	got := v1.Hash{Algorithm: desc.Digest.Algorithm, Hex: hex.EncodeToString(h.Sum(nil))}
+	if n != desc.Size || got != desc.Digest {
+		return fmt.Errorf("blob %s: %d bytes hash to %s, want %d bytes: %w: %w", desc.Digest, n, got, desc.Size, ErrDigestMismatch, errCacheCorrupt)
+	}
+	return nil
+}
+
+// putBytes stores an in-memory blob unless a verified copy is already there.
+func (c *imageCache) putBytes(ctx context.Context, desc v1.Descriptor, raw []byte) error {
+	if err := checkBytes(desc, raw); err != nil {
+		return err
+	}
+	if c.verifyBlob(ctx, v1.Descriptor{Digest: desc.Digest, Size: int64(len(raw))}) == nil {
+		return nil
+	}
+	return c.writeBlob(ctx, v1.Descriptor{Digest: desc.Digest, Size: int64(len(raw))}, bytes.NewReader(raw))
+}
+
+// writeBlob streams r into a temporary file beside the blob, hashing as it
+// goes, and renames it into place only if size and digest match desc. At
+// most desc.Size+1 bytes are read.
+func (c *imageCache) writeBlob(ctx context.Context, desc v1.Descriptor, r io.Reader) (err error) {
+	h, err := v1.Hasher(desc.Digest.Algorithm)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(c.blobPath(desc.Digest))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-"+desc.Digest.Hex+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	n, copyErr := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, io.LimitReader(r, desc.Size+1)})
+	got := v1.Hash{Algorithm: desc.Digest.Algorithm, Hex: hex.EncodeToString(h.Sum(nil))}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	// ggcr's verifying reader fails at the end of a bad blob; every byte
+	// has reached the hasher by then, so report the mismatch ourselves.
+	if (copyErr == nil || isGGCRDigestError(copyErr)) && (n != desc.Size || got != desc.Digest) {
+		if n > desc.Size {
+			return fmt.Errorf("more than the %d bytes the manifest declares: %w", desc.Size, ErrDigestMismatch)
+		}
+		return fmt.Errorf("%d bytes hash to %s, want %d bytes hashing to %s: %w", n, got, desc.Size, desc.Digest, ErrDigestMismatch)
+	}
+	if copyErr != nil {
+		return copyErr
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), c.blobPath(desc.Digest))
+}
+
+// checkBytes checks an in-memory blob against its descriptor; a size of -1 is
+// not checked.
+func checkBytes(desc v1.Descriptor, raw []byte) error {
+	got, err := digestOf(desc.Digest.Algorithm, raw)
+	if err != nil {
+		return err
+	}
+	if (desc.Size != -1 && int64(len(raw)) != desc.Size) || got != desc.Digest {
+		return fmt.Errorf("blob %s: %d bytes hash to %s, want %d bytes: %w", desc.Digest, len(raw), got, desc.Size, ErrDigestMismatch)
+	}
+	return nil
+}
+
+func digestOf(algorithm string, raw []byte) (v1.Hash, error) {
+	h, err := v1.Hasher(algorithm)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	h.Write(raw)
+	return v1.Hash{Algorithm: algorithm, Hex: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// configPlatform is the platform an image config declares, or "" if none.
+func configPlatform(rawConfig []byte) string {
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
+	if err != nil || cfg.Platform() == nil {
+		return ""
+	}
+	return cfg.Platform().String()
+}
+
+// writeFileAtomic replaces path with data by writing a temporary file in the
+// same directory and renaming it.
+func writeFileAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ctxReader stops a copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

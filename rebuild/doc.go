@@ -2,7 +2,16 @@
 // source at a tag, pulls the pinned base image, runs the build and collects the
 // artifacts with their provenance.
 //
-// This first piece pulls base images. [PullImage] fetches an image from any
+// Two stages exist so far. [CheckoutSource] clones the repository with the
+// git CLI into a fresh work directory, fetches only the release tag, refuses
+// a tag that does not point at the expected commit ([ErrCommitMismatch]),
+// records tag, commit and tree, takes SOURCE_DATE_EPOCH from the commit's
+// committer time, and checks submodules out at their recorded commits. git
+// runs with a fixed environment: no system or user configuration, no
+// credential helpers, no prompts, and no file-transport submodules (a
+// hostile .gitmodules cannot pull other repositories of this machine in).
+//
+// [PullImage] fetches an image from any
 // OCI registry by digest, resolves a multi-platform index to one platform,
 // verifies every blob it keeps (manifest, config and layers) against its
 // digest and size, and stores the image in a content-addressed cache: an OCI

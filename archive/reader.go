@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"os"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -78,7 +80,8 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 			start = pos
 		}
 	}
-	outer := bufio.NewReaderSize(src, 64<<10)
+	raw := &countingReader{r: src, max: math.MaxInt64 - 1}
+	outer := bufio.NewReaderSize(raw, 64<<10)
 	head, err := peek(outer, 16)
 	if err != nil {
 		return nil, &FormatError{Format: "input", Offset: 0, Err: err}
@@ -86,7 +89,7 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 	s.Format.Compression = DetectCompression(head)
 	dec, gz, err := decompressor(s.Format.Compression, outer)
 	if err != nil {
-		return nil, &FormatError{Format: s.Format.Compression.String(), Offset: 0, Err: err}
+		return nil, compressionError(s.Format.Compression, bufferedOffset(raw, outer), err)
 	}
 	s.closers = append(s.closers, dec.Close)
 	s.Gzip = gz
@@ -95,6 +98,10 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 	inner := bufio.NewReaderSize(s.counter, 64<<10)
 	head, err = peek(inner, peekSize)
 	if err != nil {
+		var le *layerError
+		if errors.As(err, &le) {
+			return nil, compressionError(le.c, bufferedOffset(raw, outer), le.err)
+		}
 		return nil, &FormatError{Format: s.Format.String(), Offset: 0, Err: err}
 	}
 	s.Format.Container, s.Format.Deb = DetectContainer(head)
@@ -262,13 +269,6 @@ func (s *Stream) finishContent() error {
 	if s.cur == nil || s.content == nil {
 		return nil
 	}
-	if s.hash == nil {
-		// Formats skip unread content themselves, cheaper than reading it.
-		if sk, ok := s.content.(interface{ skip() error }); ok {
-			s.content = nil
-			return sk.skip()
-		}
-	}
 	_, err := io.Copy(io.Discard, readerOnly{s})
 	return err
 }
@@ -351,13 +351,49 @@ type layerErrors struct {
 func (l layerErrors) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	if err != nil && err != io.EOF && l.c != NoCompression {
-		if err == io.ErrUnexpectedEOF {
-			err = errTruncated
-		}
-		err = fmt.Errorf("%v: %w", l.c, err)
+		err = &layerError{c: l.c, err: bareCompressionError(l.c, err)}
 	}
 	return n, err
 }
+
+// layerError is an error of a compression layer: "xz: unexpected end of
+// data (truncated?)".
+type layerError struct {
+	c   Compression
+	err error
+}
+
+func (e *layerError) Error() string { return e.c.String() + ": " + e.err.Error() }
+func (e *layerError) Unwrap() error { return e.err }
+
+// compressionError reports an error of the compression layer itself, at an
+// offset in the compressed input (how far the decompressor had read).
+func compressionError(c Compression, off int64, err error) error {
+	return &FormatError{Format: c.String(), Offset: off, Err: bareCompressionError(c, err)}
+}
+
+// bareCompressionError drops the "gzip: " prefix the decompressors put on
+// their own messages (the FormatError or layerError names the layer once)
+// and calls a short stream truncated.
+func bareCompressionError(c Compression, err error) error {
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return errTruncated
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, c.String()+": ") {
+		return &prefixStripped{msg: strings.TrimPrefix(msg, c.String()+": "), err: err}
+	}
+	return err
+}
+
+// prefixStripped shows an error without its package prefix and still
+// unwraps to it, so errors.Is keeps working.
+type prefixStripped struct {
+	msg string
+	err error
+}
+
+func (e *prefixStripped) Error() string { return e.msg }
+func (e *prefixStripped) Unwrap() error { return e.err }
 
 // bufferedOffset returns how far a reader consumed through br has got:
 // what the counter has read minus what br still buffers.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/reproof/reproof/archive"
@@ -114,7 +115,7 @@ func Compare(ctx context.Context, a, b string, opts Options) (*Result, error) {
 	res.Differences, res.Incomplete = c.diffs, c.incomplete
 	res.EntriesA, res.EntriesB = c.entriesA, c.entriesB
 	sortDifferences(res.Differences)
-	sortStrings(res.Incomplete)
+	sort.Strings(res.Incomplete)
 	return res, nil
 }
 

@@ -641,8 +641,6 @@ func clip(s string) string {
 
 func oneLine(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "\r", " ") }
 
-func sortStrings(s []string) { sort.Strings(s) }
-
 // extract copies the contents of the entries that pick selects from the
 // archive at p into temporary files, in one pass that stops once all are
 // copied.

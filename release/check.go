@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -225,19 +224,8 @@ func digestOf(ctx context.Context, d Downloaded, alg Algorithm) (string, error) 
 	case SHA512:
 		return d.SHA512, nil
 	}
-	h := alg.New()
-	if h == nil {
-		return "", fmt.Errorf("unknown digest algorithm %q", alg)
-	}
-	fd, err := os.Open(d.Path)
-	if err != nil {
-		return "", err
-	}
-	defer fd.Close()
-	if _, err := io.Copy(h, ctxReader{ctx: ctx, r: fd}); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	d2 := HashFiles(ctx, []string{d.Path}, alg, 1)[0]
+	return d2.Digest, d2.Err
 }
 
 func readManifestFile(p string) ([]byte, error) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/reproof/reproof/archive"
@@ -155,12 +154,7 @@ func colorWanted(mode string, std streams) (bool, error) {
 		if std.getenv("NO_COLOR") != "" || std.getenv("TERM") == "dumb" {
 			return false, nil
 		}
-		f, ok := std.stdout.(*os.File)
-		if !ok {
-			return false, nil
-		}
-		st, err := f.Stat()
-		return err == nil && st.Mode()&os.ModeCharDevice != 0, nil
+		return isTerminal(std.stdout), nil
 	}
 	return false, fmt.Errorf("--color: %q is not one of auto, always, never", mode)
 }

@@ -120,16 +120,6 @@ func where(c release.Checksum) string {
 	return s
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -23,7 +24,7 @@ func sha256Hex(b []byte) string {
 // names.
 func TestCheckPublishedDirectory(t *testing.T) {
 	dir := t.TempDir()
-	files := map[string]string{"app.tar.gz": "the app\n", "app.zip": "the zip\n", "tool": "a tool\n", "notes.txt": "no checksum\n"}
+	files := map[string]string{"app.tar.gz": "the app\n", "app.zip": "the zip\n", "tool": "a tool\n", "notes.txt": "no checksum\n", "old.bin": "old\n"}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -35,6 +36,11 @@ func TestCheckPublishedDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "tool.sha256"), []byte(sha256Hex([]byte("a tool\n"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// An old release's md5 sidecar: hashed again with md5, not looked up.
+	md5sum := md5.Sum([]byte("old\n"))
+	if err := os.WriteFile(filepath.Join(dir, "old.bin.md5"), []byte(hex.EncodeToString(md5sum[:])+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	src, err := NewDirSource(dir)
@@ -49,12 +55,12 @@ func TestCheckPublishedDirectory(t *testing.T) {
 	for _, a := range pc.Assets {
 		got[a.Name] = a.Status
 	}
-	want := map[string]AssetStatus{"app.tar.gz": StatusOK, "app.zip": StatusMismatch, "tool": StatusOK, "notes.txt": StatusUnlisted}
+	want := map[string]AssetStatus{"app.tar.gz": StatusOK, "app.zip": StatusMismatch, "tool": StatusOK, "notes.txt": StatusUnlisted, "old.bin": StatusOK}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("CheckPublished statuses = %v, want %v", got, want)
 	}
-	if len(pc.Manifests) != 2 {
-		t.Errorf("manifests = %+v, want SHA256SUMS and tool.sha256", pc.Manifests)
+	if len(pc.Manifests) != 3 {
+		t.Errorf("manifests = %+v, want SHA256SUMS, old.bin.md5 and tool.sha256", pc.Manifests)
 	}
 	if len(pc.Unmatched) != 1 || pc.Unmatched[0].Name != "build/inside-the-tarball" {
 		t.Errorf("unmatched = %+v, want the checksum of a file that is not published", pc.Unmatched)

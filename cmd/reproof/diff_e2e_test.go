@@ -129,8 +129,14 @@ func TestDiffReportFiles(t *testing.T) {
 	if string(first["stdout"]) != string(first["r.json"]) {
 		t.Errorf("--format json on stdout and --json FILE differ")
 	}
-	if !strings.Contains(string(first["r.html"]), "<html") || strings.Contains(string(first["r.html"]), "http://") && strings.Contains(string(first["r.html"]), "<link") {
-		t.Errorf("HTML report is not a self-contained page")
+	html := string(first["r.html"])
+	if !strings.Contains(html, "<html") || !strings.Contains(html, "p/a.txt") {
+		t.Errorf("HTML report is not a page about the comparison")
+	}
+	for _, external := range []string{"<link", "<script", "src=", "@import", "url("} {
+		if strings.Contains(html, external) {
+			t.Errorf("HTML report has %q: it must be one self-contained file", external)
+		}
 	}
 }
 

@@ -40,7 +40,7 @@ type command struct {
 
 var commands = []command{
 	{"verify", "rebuild the tag and compare with the published release", notBuilt("verify", 6)},
-	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", notBuilt("rebuild", 4)},
+	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", runRebuild},
 	{"diff", "compare two files, directories or archives (nested)", runDiff},
 	{"normalize", "rewrite an archive deterministically", runNormalize},
 	{"sums", "write checksum manifests; --check MANIFEST verifies one", runSums},

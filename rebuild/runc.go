@@ -1,0 +1,595 @@
+package rebuild
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// errRootless: the runc runtime runs runc as root, with no user namespace.
+var errRootless = errors.New("runc: rootless runc is not supported yet; run reproof as root, or use --runtime docker or podman")
+
+// How long the runtime waits for runc's own commands while stopping and
+// removing a container, and for runc to exit once its container is killed.
+const (
+	runcCleanupTimeout = 30 * time.Second
+	runcStopTimeout    = 10 * time.Second
+)
+
+// runcName is what runc accepts as a container ID.
+var runcName = regexp.MustCompile(`^[A-Za-z0-9_+.-]+$`)
+
+// NewRunc returns the runtime that runs builds with runc directly, without
+// any daemon: Run unpacks the cached image's layers into a root filesystem
+// in RunSpec.ScratchDir and runs it with a generated OCI runtime config.
+// binary is the runc executable; "" means "runc" in PATH.
+//
+// It needs root: runc runs as root here, with no user namespace.
+func NewRunc(binary string) Runtime {
+	if binary == "" {
+		binary = "runc"
+	}
+	return &runc{
+		binary: binary,
+		limits: rootfsLimits{maxBytes: DefaultRootfsMaxBytes, maxEntries: DefaultRootfsMaxEntries},
+	}
+}
+
+type runc struct {
+	binary string
+	limits rootfsLimits
+}
+
+func (r *runc) Name() string { return "runc" }
+
+// Version is runc's own version, the third word of `runc --version`'s first
+// line ("runc version 1.1.5+ds1").
+func (r *runc) Version(ctx context.Context) (string, error) {
+	if os.Geteuid() != 0 {
+		return "", errRootless
+	}
+	out, err := exec.CommandContext(ctx, r.binary, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("runc --version: %s", commandError(err))
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	f := strings.Fields(first)
+	if len(f) < 3 || f[0] != "runc" || f[1] != "version" {
+		return "", fmt.Errorf("runc --version: unexpected output %q", first)
+	}
+	return f[2], nil
+}
+
+// Run unpacks the image into ScratchDir/rootfs, writes the container's
+// config to ScratchDir/bundle/config.json and runs
+//
+//	runc --root ScratchDir/state run --bundle ScratchDir/bundle --pid-file ... NAME
+//
+// in the foreground, with stdin from /dev/null.
+//
+// A build's own failure and runc's are told apart by the pid file: runc run
+// writes it only once the container's process has been created and told to
+// exec the build command (after which runc's exit status is the command's),
+// and fails without it when it cannot create or start the container (a bad
+// config, a failed mount, a command not found in the image). Without the
+// pid file the error is runc's, read from its JSON log. A command killed by
+// a signal exits 128+N, as runc reports it; that is indistinguishable from
+// a command that exits 128+N itself.
+//
+// Everything the container mounts is mounted in its own mount namespace, so
+// nothing remains on the host once it is gone; Run checks that no mount is
+// left under ScratchDir, and unmounts any it finds.
+func (r *runc) Run(ctx context.Context, spec *RunSpec) (err error) {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("build stopped: %w", err)
+	}
+	if os.Geteuid() != 0 {
+		return errRootless
+	}
+	if err := checkRuncSpec(spec); err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+	bin, err := exec.LookPath(r.binary)
+	if err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+	scratch, err := filepath.Abs(spec.ScratchDir)
+	if err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+	rootfs := filepath.Join(scratch, "rootfs")
+	bundle := filepath.Join(scratch, "bundle")
+	state := filepath.Join(scratch, "state")
+	for _, dir := range []string{rootfs, bundle, state} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return fmt.Errorf("runc: %w", err)
+		}
+	}
+	// The build user must be able to walk the root directory.
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+
+	if _, err := unpackRootfs(ctx, spec.Image.Image, rootfs, r.limits); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("build stopped: %w", ctxErr)
+		}
+		return fmt.Errorf("runc: unpacking image %s: %w", spec.Image.Digest, err)
+	}
+	cfg, err := runcConfig(spec, rootfs)
+	if err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+	// runc would create missing mountpoints itself; creating them here
+	// keeps every write into the root filesystem in code that resolves
+	// names inside it.
+	var points []mountpoint
+	for _, m := range cfg.Mounts {
+		points = append(points, mountpoint{path: m.Destination, file: m.file, mode: m.mode})
+	}
+	if err := ensureMountpoints(rootfs, points); err != nil {
+		return fmt.Errorf("runc: preparing the root filesystem: %w", err)
+	}
+	js, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), js, 0o600); err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+
+	// From here on runc may create a container: remove it and check for
+	// mounts whichever way Run returns.
+	defer func() {
+		if cerr := cleanupRunc(bin, state, spec.Name, scratch); cerr != nil {
+			if err == nil {
+				err = cerr
+			} else {
+				err = fmt.Errorf("%w (and %s)", err, cerr.Error())
+			}
+		}
+	}()
+
+	pidFile := filepath.Join(scratch, "container.pid")
+	logFile := filepath.Join(scratch, "runc.log")
+	cmd := exec.Command(bin, "--root", state, "--log", logFile, "--log-format", "json",
+		"run", "--bundle", bundle, "--pid-file", pidFile, spec.Name)
+	cmd.Env = runcEnv()
+	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
+	// A process group of its own: a Ctrl-C on the terminal reaches reproof,
+	// which stops the container itself, and not runc, which would forward
+	// it to the container's init (that ignores it).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Once runc has exited, nothing in the container can hold the output
+	// pipes open (its pid namespace is gone); bound the wait regardless.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("runc: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case werr := <-done:
+		return runcResult(werr, pidFile, logFile)
+	case <-ctx.Done():
+		stopRunc(bin, state, spec.Name, cmd.Process, done)
+		return fmt.Errorf("build stopped: %w", ctx.Err())
+	}
+}
+
+// stopRunc kills the container of a running `runc run` and waits for runc
+// to exit. Killing the container's init kills every process in its pid
+// namespace, and runc run then exits. Until runc has created the container
+// there is nothing to kill, so the kill is repeated until runc exits; if it
+// does not within runcStopTimeout, runc itself is killed and cleanupRunc's
+// delete --force removes what it left.
+func stopRunc(bin, state, name string, proc *os.Process, done <-chan error) {
+	deadline := time.NewTimer(runcStopTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		kill := exec.Command(bin, "--root", state, "kill", name, "KILL")
+		kill.Env = runcEnv()
+		kill.Run() //nolint:errcheck // fails until the container exists, and once it is gone
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		case <-deadline.C:
+			proc.Kill() //nolint:errcheck // it may have exited meanwhile
+			<-done
+			return
+		}
+	}
+}
+
+// runcResult turns how `runc run` ended into Run's result.
+func runcResult(waitErr error, pidFile, logFile string) error {
+	if waitErr == nil {
+		return nil
+	}
+	var exit *exec.ExitError
+	if !errors.As(waitErr, &exit) {
+		return fmt.Errorf("runc: %w", waitErr)
+	}
+	if !exit.Exited() {
+		return fmt.Errorf("runc was killed: %s", exit)
+	}
+	if _, err := os.Stat(pidFile); err == nil {
+		return &BuildError{ExitCode: exit.ExitCode()}
+	}
+	if msg := runcLogError(logFile); msg != "" {
+		return fmt.Errorf("runc could not start the build: %s", msg)
+	}
+	return fmt.Errorf("runc could not start the build (it exited with status %d and logged no error)", exit.ExitCode())
+}
+
+// runcLogError is the last error runc wrote to its JSON log, on one line.
+func runcLogError(logFile string) string {
+	f, err := os.Open(logFile)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	// Only runc's own messages are in the log, but read a bounded tail.
+	const tail = 64 << 10
+	if fi, err := f.Stat(); err == nil && fi.Size() > tail {
+		if _, err := f.Seek(-tail, io.SeekEnd); err != nil {
+			return ""
+		}
+	}
+	var last string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), tail)
+	for sc.Scan() {
+		var rec struct{ Level, Msg string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Level == "error" && rec.Msg != "" {
+			last = rec.Msg
+		}
+	}
+	return strings.Join(strings.Fields(last), " ")
+}
+
+// cleanupRunc removes the container if runc left it (runc run removes its
+// container when it exits normally), then makes sure nothing is mounted
+// under scratch, so that the caller can remove it.
+func cleanupRunc(bin, state, name, scratch string) error {
+	var problems []string
+	if _, err := os.Stat(filepath.Join(state, name)); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), runcCleanupTimeout)
+		del := exec.CommandContext(ctx, bin, "--root", state, "delete", "--force", name)
+		del.Env = runcEnv()
+		out, err := del.CombinedOutput()
+		cancel()
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("runc delete --force %s: %s: %s", name, err, strings.Join(strings.Fields(string(out)), " ")))
+		}
+	}
+	if err := unmountUnder(scratch); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("cleaning up after runc: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// unmountUnder detaches every mount at or under dir, deepest first, and
+// reports any it could not remove.
+func unmountUnder(dir string) error {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	mounts, err := mountsUnder(dir)
+	if err != nil || len(mounts) == 0 {
+		return err
+	}
+	slices.SortFunc(mounts, func(a, b string) int { return len(b) - len(a) })
+	for _, m := range mounts {
+		syscall.Unmount(m, syscall.MNT_DETACH) //nolint:errcheck // checked below
+	}
+	if left, err := mountsUnder(dir); err != nil || len(left) > 0 {
+		return fmt.Errorf("mounts left under %q: %q (%v)", dir, left, err)
+	}
+	return nil
+}
+
+// mountsUnder lists the mount points at or under dir in this process's
+// mount namespace.
+func mountsUnder(dir string) ([]string, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var under []string
+	for line := range strings.Lines(string(data)) {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes for spaces
+		// and the like.
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(f[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			under = append(under, mp)
+		}
+	}
+	return under, nil
+}
+
+// unescapeMountinfo undoes the kernel's \ooo escapes in a mountinfo field.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// runcEnv is runc's own environment: the container's comes from the
+// config alone, and nothing of reproof's environment needs to reach runc.
+func runcEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH")}
+}
+
+// commandError describes a failed command in one line, with its stderr.
+func commandError(err error) string {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && len(bytes.TrimSpace(exit.Stderr)) > 0 {
+		return fmt.Sprintf("%s: %s", err, strings.Join(strings.Fields(string(exit.Stderr)), " "))
+	}
+	return err.Error()
+}
+
+// nofileLimit is the build's RLIMIT_NOFILE: docker's default, 1024 soft and
+// 524288 hard, lowered to this process's own hard limit, since raising a
+// hard limit takes CAP_SYS_RESOURCE, which root does not always have (in a
+// container, say).
+func nofileLimit() ociRlimit {
+	lim := ociRlimit{Type: "RLIMIT_NOFILE", Soft: 1024, Hard: 524288}
+	var cur syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &cur); err == nil && cur.Max < lim.Hard {
+		lim.Hard = cur.Max
+		lim.Soft = min(lim.Soft, lim.Hard)
+	}
+	return lim
+}
+
+// checkRuncSpec refuses a RunSpec the config cannot express safely.
+func checkRuncSpec(spec *RunSpec) error {
+	switch {
+	case spec.Image == nil || spec.Image.Image == nil:
+		return errors.New("no image")
+	case len(spec.Args) == 0:
+		return errors.New("no command")
+	case !runcName.MatchString(spec.Name):
+		return fmt.Errorf("container name %q: want letters, digits and _+.-", spec.Name)
+	case spec.UID < 0 || spec.GID < 0 || int64(spec.UID) > 1<<32-2 || int64(spec.GID) > 1<<32-2:
+		return fmt.Errorf("user %d:%d out of range", spec.UID, spec.GID)
+	case spec.SourceDir == "" || spec.EtcDir == "" || spec.ScratchDir == "":
+		return errors.New("source, etc and scratch directories are required")
+	}
+	for _, p := range []struct{ what, dir string }{{"work directory", spec.WorkDir}, {"home", spec.Home}} {
+		if !path.IsAbs(p.dir) || path.Clean(p.dir) != p.dir || p.dir == "/" {
+			return fmt.Errorf("%s %q: want an absolute, clean path other than /", p.what, p.dir)
+		}
+		if p.dir == "/tmp" {
+			return fmt.Errorf("%s %q: /tmp is a mount of its own", p.what, p.dir)
+		}
+	}
+	if spec.WorkDir == spec.Home {
+		return fmt.Errorf("the work directory and home are both %q", spec.Home)
+	}
+	return nil
+}
+
+// The OCI runtime spec (v1.0.2, what runc 1.1 implements), only the fields
+// reproof sets. Written out here rather than imported: a few structs, and
+// every field is a decision worth reading.
+type ociSpec struct {
+	Version  string     `json:"ociVersion"`
+	Process  ociProcess `json:"process"`
+	Root     ociRoot    `json:"root"`
+	Hostname string     `json:"hostname"`
+	Mounts   []ociMount `json:"mounts"`
+	Linux    ociLinux   `json:"linux"`
+}
+
+type ociProcess struct {
+	Terminal        bool            `json:"terminal"`
+	User            ociUser         `json:"user"`
+	Args            []string        `json:"args"`
+	Env             []string        `json:"env"`
+	Cwd             string          `json:"cwd"`
+	Capabilities    ociCapabilities `json:"capabilities"`
+	Rlimits         []ociRlimit     `json:"rlimits"`
+	NoNewPrivileges bool            `json:"noNewPrivileges"`
+}
+
+type ociUser struct {
+	UID uint32 `json:"uid"`
+	GID uint32 `json:"gid"`
+}
+
+type ociCapabilities struct {
+	Bounding    []string `json:"bounding"`
+	Effective   []string `json:"effective"`
+	Inheritable []string `json:"inheritable"`
+	Permitted   []string `json:"permitted"`
+	Ambient     []string `json:"ambient"`
+}
+
+type ociRlimit struct {
+	Type string `json:"type"`
+	Hard uint64 `json:"hard"`
+	Soft uint64 `json:"soft"`
+}
+
+type ociRoot struct {
+	Path     string `json:"path"`
+	Readonly bool   `json:"readonly"`
+}
+
+type ociMount struct {
+	Destination string   `json:"destination"`
+	Type        string   `json:"type"`
+	Source      string   `json:"source"`
+	Options     []string `json:"options,omitempty"`
+
+	// file: a bind mount of a file, whose mountpoint is an empty file.
+	file bool
+	// mode is the mode the mountpoint directory is given, when not 0: runc
+	// gives a tmpfs the mode of the directory it is mounted over (whatever
+	// its mode= option says), when that exists.
+	mode fs.FileMode
+}
+
+type ociLinux struct {
+	Resources     ociResources   `json:"resources"`
+	Namespaces    []ociNamespace `json:"namespaces"`
+	MaskedPaths   []string       `json:"maskedPaths"`
+	ReadonlyPaths []string       `json:"readonlyPaths"`
+}
+
+type ociResources struct {
+	Devices []ociDeviceRule `json:"devices"`
+}
+
+type ociDeviceRule struct {
+	Allow  bool   `json:"allow"`
+	Access string `json:"access"`
+}
+
+type ociNamespace struct {
+	Type string `json:"type"`
+}
+
+// runcConfig is the container's OCI runtime config. Every choice in it is
+// part of what makes a rebuild trustworthy, and matches the docker runtime:
+//
+//   - the image's root filesystem read-only; /tmp and HOME tmpfs; the
+//     source the only writable host path; passwd and group read-only;
+//   - spec's UID and GID, no supplementary groups beyond what the group
+//     file gives that user, no capabilities at all, no new privileges;
+//   - new pid, ipc, uts and mount namespaces, and a new network namespace
+//     unless spec.Network. A new network namespace has only a loopback
+//     interface, which runc brings up, so that 127.0.0.1 works as with
+//     docker's --network none. With spec.Network the container shares the
+//     host's network namespace (its interfaces, routes and ports), and the
+//     host's /etc/resolv.conf is mounted read-only over the image's;
+//   - the environment exactly as given (runc adds HOME, from the passwd
+//     file, only when it is missing), hostname "reproof";
+//   - runc's default /dev (a tmpfs with null, zero, full, random, urandom,
+//     tty, pts and shm), device cgroup deny-all beyond those, /sys
+//     read-only, and runc's default masked and read-only /proc paths.
+//
+// No user namespace: runc runs as root, and the build's UID is the host's.
+// No seccomp filter: runc has no default one, unlike docker.
+func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
+	src, err := filepath.Abs(spec.SourceDir)
+	if err != nil {
+		return nil, err
+	}
+	etc, err := filepath.Abs(spec.EtcDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"passwd", "group"} {
+		if fi, err := os.Stat(filepath.Join(etc, f)); err != nil {
+			return nil, err
+		} else if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%q is not a regular file", filepath.Join(etc, f))
+		}
+	}
+	empty := []string{}
+	cfg := &ociSpec{
+		Version: "1.0.2",
+		Process: ociProcess{
+			User:            ociUser{UID: uint32(spec.UID), GID: uint32(spec.GID)},
+			Args:            spec.Args,
+			Env:             append(empty, spec.Env...),
+			Cwd:             spec.WorkDir,
+			Capabilities:    ociCapabilities{Bounding: empty, Effective: empty, Inheritable: empty, Permitted: empty, Ambient: empty},
+			Rlimits:         []ociRlimit{nofileLimit()},
+			NoNewPrivileges: true,
+		},
+		Root:     ociRoot{Path: rootfs, Readonly: true},
+		Hostname: "reproof",
+		Linux: ociLinux{
+			Resources: ociResources{Devices: []ociDeviceRule{{Allow: false, Access: "rwm"}}},
+			MaskedPaths: []string{
+				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+				"/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+			},
+			ReadonlyPaths: []string{
+				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+			},
+		},
+	}
+	for _, ns := range []string{"pid", "ipc", "uts", "mount"} {
+		cfg.Linux.Namespaces = append(cfg.Linux.Namespaces, ociNamespace{Type: ns})
+	}
+	if !spec.Network {
+		cfg.Linux.Namespaces = append(cfg.Linux.Namespaces, ociNamespace{Type: "network"})
+	}
+
+	// The system mounts, as in runc's default spec (less the cgroup
+	// hierarchy, which a build has no use for).
+	cfg.Mounts = []ociMount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}, mode: 0o755},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+	}
+	// The build's mounts, parents before children (HOME may be under
+	// /tmp, say), so that none hides another.
+	build := []ociMount{
+		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"},
+			mode: 0o777 | fs.ModeSticky},
+		{Destination: spec.WorkDir, Type: "bind", Source: src, Options: []string{"rbind", "rprivate", "rw", "nosuid", "nodev"}},
+		{Destination: spec.Home, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=0755",
+			"uid=" + strconv.Itoa(spec.UID), "gid=" + strconv.Itoa(spec.GID)}, mode: 0o755},
+		{Destination: "/etc/passwd", Type: "bind", Source: filepath.Join(etc, "passwd"), Options: []string{"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}, file: true},
+		{Destination: "/etc/group", Type: "bind", Source: filepath.Join(etc, "group"), Options: []string{"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}, file: true},
+	}
+	if spec.Network {
+		if fi, err := os.Stat("/etc/resolv.conf"); err == nil && fi.Mode().IsRegular() {
+			build = append(build, ociMount{Destination: "/etc/resolv.conf", Type: "bind", Source: "/etc/resolv.conf",
+				Options: []string{"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}, file: true})
+		}
+	}
+	slices.SortStableFunc(build, func(a, b ociMount) int {
+		return strings.Count(a.Destination, "/") - strings.Count(b.Destination, "/")
+	})
+	cfg.Mounts = append(cfg.Mounts, build...)
+	return cfg, nil
+}

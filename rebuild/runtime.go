@@ -1,0 +1,88 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// A Runtime runs one build command in a container made from a pulled image.
+//
+// Implementations: docker and podman through their CLIs (so DOCKER_HOST,
+// contexts and remote engines work), and runc without any daemon.
+type Runtime interface {
+	// Name is the runtime's name as the user selects it: "docker",
+	// "podman" or "runc".
+	Name() string
+	// Version reports the runtime's version for the provenance record, for
+	// example "20.10.24+dfsg1" (for docker, the engine's, which may be
+	// remote). An error means the runtime is not usable here; auto
+	// selection skips it.
+	Version(ctx context.Context) (string, error)
+	// Run runs spec to completion. It returns nil when the command exited
+	// 0, a *BuildError when it ran and failed (non-zero exit or killed by
+	// a signal), and any other error when the runtime could not run it.
+	// When ctx ends, Run stops the container, removes it and whatever it
+	// created, and returns an error wrapping ctx.Err(). Run never leaves a
+	// container, mount or temporary file behind, whichever way it returns.
+	Run(ctx context.Context, spec *RunSpec) error
+}
+
+// RunSpec is one build, fully resolved: everything a runtime needs and
+// nothing it has to decide.
+type RunSpec struct {
+	// Name identifies the container ("reproof-<random hex>"): unique, and
+	// what Run uses to find and remove it.
+	Name string
+	// Image is the verified, cached image the container is made from.
+	Image *PulledImage
+	// Args is the process's argv, run as is (the caller has already wrapped
+	// the user's command to set the umask). Args[0] is looked up in the
+	// image's PATH.
+	Args []string
+	// Env is the complete environment, KEY=VALUE, in order. Runtimes add
+	// nothing of their own where they can avoid it (docker adds HOSTNAME).
+	Env []string
+	// UID and GID the process runs as. Not root unless the user asked.
+	UID, GID int
+	// SourceDir is the host directory mounted read-write at WorkDir; it is
+	// also the process's working directory.
+	SourceDir string
+	WorkDir   string // in the container, e.g. /src
+	// EtcDir is a host directory holding "passwd" and "group" files that
+	// name UID and GID; they are mounted read-only over /etc/passwd and
+	// /etc/group.
+	EtcDir string
+	// Home is the container path of the user's home directory. It and /tmp
+	// are writable (tmpfs); the rest of the image's filesystem is
+	// read-only.
+	Home string
+	// Network gives the build the host's network. Off, the container has
+	// a network namespace of its own with loopback only.
+	Network bool
+	// ScratchDir is a host directory the runtime may use for its own files
+	// (an unpacked root filesystem, a runtime config). It exists, is empty,
+	// and the caller removes it after Run.
+	ScratchDir string
+	// Stdout and Stderr receive the build's output.
+	Stdout, Stderr io.Writer
+}
+
+// BuildError reports a build command that ran and failed.
+type BuildError struct {
+	ExitCode int    // the command's exit status; -1 if a signal killed it
+	Signal   string // the signal that killed it, if one did
+	LogTail  string // the last lines of the build log
+}
+
+func (e *BuildError) Error() string {
+	what := fmt.Sprintf("exited with status %d", e.ExitCode)
+	if e.Signal != "" {
+		what = "was killed by " + e.Signal
+	}
+	return "the build command " + what
+}
+
+// ErrNoRuntime: no runtime of those asked for works on this machine.
+var ErrNoRuntime = errors.New("no container runtime available")

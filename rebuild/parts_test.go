@@ -276,9 +276,9 @@ func TestParseUser(t *testing.T) {
 
 func TestProvenanceShape(t *testing.T) {
 	res := &Result{
-		Source:    &Source{Repo: "https://example.org/x.git", Tag: "v1", Commit: strings.Repeat("a", 40), Tree: strings.Repeat("b", 40), SourceDateEpoch: 1700000000},
-		Image:     &PulledImage{Ref: "127.0.0.1:5000/img@sha256:" + strings.Repeat("c", 64), Digest: "sha256:" + strings.Repeat("c", 64), Platform: "linux/amd64"},
-		Runtime:   "runc", RuntimeVersion: "1.1.5",
+		Source:  &Source{Repo: "https://example.org/x.git", Tag: "v1", Commit: strings.Repeat("a", 40), Tree: strings.Repeat("b", 40), SourceDateEpoch: 1700000000},
+		Image:   &PulledImage{Ref: "127.0.0.1:5000/img@sha256:" + strings.Repeat("c", 64), Digest: "sha256:" + strings.Repeat("c", 64), Platform: "linux/amd64"},
+		Runtime: "runc", RuntimeVersion: "1.1.5",
 		User:      User{1000, 1000},
 		Command:   []string{"make", "dist"},
 		Env:       []string{"PATH=/bin", "SOURCE_DATE_EPOCH=1700000000"},

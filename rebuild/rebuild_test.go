@@ -43,7 +43,7 @@ cc -DVERSION="\"$1\"" -o dist/hello hello.c
 
 // fixtureRepo makes a git repository with the fixture project tagged v1.0,
 // committed at commitTime, and returns its path and the commit.
-func fixtureRepo(t *testing.T) (string, string) {
+func fixtureRepo(t testing.TB) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range map[string]string{"hello.c": helloC, "build.sh": buildSh} {
@@ -81,7 +81,7 @@ type rebuildEnv struct {
 	tmp          string // Options.TempDir: must be empty after every rebuild
 }
 
-func newRebuildEnv(t *testing.T) *rebuildEnv {
+func newRebuildEnv(t testing.TB) *rebuildEnv {
 	t.Helper()
 	testenv.RequireTools(t, "git", "runc")
 	repo, commit := fixtureRepo(t)
@@ -95,7 +95,7 @@ func newRebuildEnv(t *testing.T) *rebuildEnv {
 	return env
 }
 
-func (e *rebuildEnv) options(t *testing.T, runtime string) Options {
+func (e *rebuildEnv) options(t testing.TB, runtime string) Options {
 	docker, err := testenv.DockerCLI()
 	if err != nil {
 		t.Fatal(err)

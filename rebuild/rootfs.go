@@ -94,19 +94,20 @@ func unpackRootfs(ctx context.Context, img v1.Image, dir string, lim rootfsLimit
 	}
 	defer root.Close()
 	u := &unpacker{
-		root:  root,
-		lim:   lim,
-		chown: os.Geteuid() == 0,
-		dirs:  map[string]string{},
-		stats: &rootfsStats{},
-		buf:   make([]byte, 256<<10),
+		root:   root,
+		lim:    lim,
+		owners: os.Geteuid() == 0,
+		dirs:   map[string]string{},
+		stats:  &rootfsStats{},
+		buf:    make([]byte, 256<<10),
 	}
+	defer u.closeDir()
 	for i, layer := range layers {
-		name := fmt.Sprintf("layer %d", i+1)
-		if d, err := layer.Digest(); err == nil {
-			name = "layer " + d.String()
-		}
 		if err := u.layer(ctx, layer); err != nil {
+			name := fmt.Sprintf("layer %d", i+1)
+			if d, derr := layer.Digest(); derr == nil {
+				name = "layer " + d.String()
+			}
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		u.stats.Layers++
@@ -125,11 +126,15 @@ func unpackRootfs(ctx context.Context, img v1.Image, dir string, lim rootfsLimit
 
 // unpacker unpacks layers into one root filesystem.
 type unpacker struct {
-	root  *os.Root
-	lim   rootfsLimits
-	chown bool
-	stats *rootfsStats
-	buf   []byte
+	root   *os.Root
+	lim    rootfsLimits
+	owners bool // set owners from the layers (only root can)
+	stats  *rootfsStats
+	buf    []byte
+
+	// lastDir is the directory openDir opened last, lastName its name.
+	lastDir  *os.Root
+	lastName string
 
 	// dirs caches resolveDir: a name as written in a layer to the
 	// directory it resolves to. Removing anything can change a
@@ -204,8 +209,12 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		return err
 	}
 	target := path.Join(dir, base)
+	d, err := u.openDir(dir)
+	if err != nil {
+		return err
+	}
 
-	existing, err := u.root.Lstat(target)
+	existing, err := d.Lstat(base)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		existing = nil
@@ -221,40 +230,85 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		existing = nil
 	}
 
+	u.created[target] = true
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		if existing == nil {
-			if err := u.root.Mkdir(target, 0o700); err != nil {
+			if err := d.Mkdir(base, 0o700); err != nil {
 				return err
 			}
 		}
 		u.dirTimes = append(u.dirTimes, dirTime{target, hdr.ModTime})
-	case tar.TypeReg, tar.TypeGNUSparse:
-		if err := u.file(target, hdr, r); err != nil {
+		if err := u.chown(d, base, hdr); err != nil {
 			return err
 		}
+		// After the chown, which clears setuid and setgid bits.
+		return d.Chmod(base, entryMode(hdr))
+	case tar.TypeReg, tar.TypeGNUSparse:
+		return u.file(d, base, hdr, r)
 	case tar.TypeSymlink:
 		if len(hdr.Linkname) > maxPathLen {
 			return fmt.Errorf("symlink target longer than %d bytes", maxPathLen)
 		}
-		if err := u.root.Symlink(hdr.Linkname, target); err != nil {
+		if err := d.Symlink(hdr.Linkname, base); err != nil {
 			return err
 		}
+		// No mode or time: Chmod and Chtimes would follow the link.
+		return u.chown(d, base, hdr)
 	case tar.TypeLink:
 		return u.hardlink(target, hdr.Linkname)
-	default:
-		return fmt.Errorf("unsupported entry type %q", hdr.Typeflag)
 	}
-	u.created[target] = true
-	return u.setMeta(target, hdr)
+	return fmt.Errorf("unsupported entry type %q", hdr.Typeflag)
 }
 
-// file writes a regular file's contents, within the byte cap.
-func (u *unpacker) file(target string, hdr *tar.Header, r io.Reader) error {
+// chown gives the entry name in d the owner hdr names, when running as root.
+func (u *unpacker) chown(d *os.Root, name string, hdr *tar.Header) error {
+	if !u.owners {
+		return nil
+	}
+	return d.Lchown(name, hdr.Uid, hdr.Gid)
+}
+
+// entryMode is the permission bits hdr gives, with the setuid, setgid and
+// sticky bits.
+func entryMode(hdr *tar.Header) fs.FileMode {
+	return hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+}
+
+// openDir returns dir, a directory resolveDir returned, opened. The last one
+// stays open: a layer's entries mostly come directory by directory, and an
+// operation on a name under an os.Root walks every component of it.
+func (u *unpacker) openDir(dir string) (*os.Root, error) {
+	if u.lastDir != nil && u.lastName == dir {
+		return u.lastDir, nil
+	}
+	u.closeDir()
+	if dir == "." {
+		u.lastDir, u.lastName = u.root, dir
+		return u.root, nil
+	}
+	d, err := u.root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	u.lastDir, u.lastName = d, dir
+	return d, nil
+}
+
+func (u *unpacker) closeDir() {
+	if u.lastDir != nil && u.lastDir != u.root {
+		u.lastDir.Close()
+	}
+	u.lastDir, u.lastName = nil, ""
+}
+
+// file creates the regular file name in d with its contents, within the
+// byte cap, and its owner, mode and time.
+func (u *unpacker) file(d *os.Root, name string, hdr *tar.Header, r io.Reader) error {
 	if hdr.Size < 0 || hdr.Size > u.lim.maxBytes-u.stats.Bytes {
 		return fmt.Errorf("%d bytes would take the image past %d unpacked bytes (the cap on size)", hdr.Size, u.lim.maxBytes)
 	}
-	f, err := u.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -263,10 +317,19 @@ func (u *unpacker) file(target string, hdr *tar.Header, r io.Reader) error {
 	if err == nil && n != hdr.Size {
 		err = io.ErrUnexpectedEOF
 	}
+	if err == nil && u.owners {
+		err = f.Chown(hdr.Uid, hdr.Gid)
+	}
+	if err == nil {
+		err = f.Chmod(entryMode(hdr)) // after the chown, which clears setuid and setgid
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return d.Chtimes(name, hdr.ModTime, hdr.ModTime)
 }
 
 // onlyWriter hides *os.File's ReadFrom, so that io.CopyBuffer uses the
@@ -292,32 +355,7 @@ func (u *unpacker) hardlink(target, linkname string) error {
 	case fi.IsDir():
 		return fmt.Errorf("hardlink target %q is a directory", linkname)
 	}
-	if err := u.root.Link(oldPath, target); err != nil {
-		return err
-	}
-	u.created[target] = true
-	return nil
-}
-
-// setMeta sets the owner, mode and time of what entry just created.
-func (u *unpacker) setMeta(target string, hdr *tar.Header) error {
-	if u.chown {
-		if err := u.root.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
-			return err
-		}
-	}
-	if hdr.Typeflag == tar.TypeSymlink {
-		return nil // Chmod and Chtimes would follow it
-	}
-	// After the chown, which clears setuid and setgid bits.
-	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-	if err := u.root.Chmod(target, mode); err != nil {
-		return err
-	}
-	if hdr.Typeflag != tar.TypeDir {
-		return u.root.Chtimes(target, hdr.ModTime, hdr.ModTime)
-	}
-	return nil
+	return u.root.Link(oldPath, target)
 }
 
 // whiteout applies a whiteout entry found in the directory parent.
@@ -380,6 +418,9 @@ func (u *unpacker) remove(p string) error {
 	case fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0:
 		// Names resolved through it may resolve differently now.
 		clear(u.dirs)
+		if u.lastName == p || strings.HasPrefix(u.lastName, p+"/") {
+			u.closeDir()
+		}
 		return u.root.RemoveAll(p)
 	}
 	return u.root.Remove(p)

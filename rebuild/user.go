@@ -66,14 +66,11 @@ const maxEtcFile = 1 << 20
 // build systems) work. It returns the home directory to use: the image's
 // for a UID it knows, /home/reproof otherwise.
 func writeEtc(ctx context.Context, img v1.Image, u User, dir string) (home string, err error) {
-	passwd, err := imageFile(ctx, img, "etc/passwd", maxEtcFile)
+	files, err := imageFiles(ctx, img, []string{"etc/passwd", "etc/group"}, maxEtcFile)
 	if err != nil {
 		return "", err
 	}
-	group, err := imageFile(ctx, img, "etc/group", maxEtcFile)
-	if err != nil {
-		return "", err
-	}
+	passwd, group := files[0], files[1]
 	home = "/home/reproof"
 	if fields := findEntry(passwd, u.UID, 2); fields != nil && len(fields) >= 6 && path.IsAbs(fields[5]) && path.Clean(fields[5]) != "/" {
 		home = path.Clean(fields[5])
@@ -114,30 +111,42 @@ func appendLine(data []byte, line string) []byte {
 	return append(append(data, line...), '\n')
 }
 
-// imageFile returns the content of the regular file at p (no leading slash)
-// in the image's merged filesystem, or nil if there is none, reading layers
-// from the top and honouring OCI whiteouts. Symlinks are not followed: a
-// passwd that is a link is treated as absent.
-func imageFile(ctx context.Context, img v1.Image, p string, limit int64) ([]byte, error) {
+// imageFiles returns the content of the regular files at paths (no
+// leading slash) in the image's merged filesystem, nil for those it does
+// not have, reading layers from the top and honouring OCI whiteouts; each
+// layer is read once for all of them. Symlinks are not followed: a passwd
+// that is a link is treated as absent.
+func imageFiles(ctx context.Context, img v1.Image, paths []string, limit int64) ([][]byte, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("reading the image's layers: %w", err)
 	}
-	dir, base := path.Split(p)
-	for i := len(layers) - 1; i >= 0; i-- {
-		data, state, err := layerFile(ctx, layers[i], dir, base, limit)
+	data := make([][]byte, len(paths))
+	done := make([]bool, len(paths))
+	left := len(paths)
+	for i := len(layers) - 1; i >= 0 && left > 0; i-- {
+		found, states, err := layerFiles(ctx, layers[i], paths, done, limit)
 		if err != nil {
 			d, _ := layers[i].Digest()
-			return nil, fmt.Errorf("reading /%s from layer %s: %w", p, d, err)
+			return nil, fmt.Errorf("reading %s from layer %s: %w", strings.Join(paths, ", "), d, err)
 		}
-		switch state {
-		case fileFound:
-			return data, nil
-		case fileDeleted:
-			return nil, nil
+		for j, st := range states {
+			if st != fileAbsent && !done[j] {
+				data[j], done[j] = found[j], true
+				left--
+			}
 		}
 	}
-	return nil, nil
+	return data, nil
+}
+
+// imageFile is imageFiles for one file.
+func imageFile(ctx context.Context, img v1.Image, p string, limit int64) ([]byte, error) {
+	data, err := imageFiles(ctx, img, []string{p}, limit)
+	if err != nil {
+		return nil, err
+	}
+	return data[0], nil
 }
 
 type fileState int
@@ -148,46 +157,53 @@ const (
 	fileDeleted                  // the layer whites it (or a parent) out
 )
 
-func layerFile(ctx context.Context, l v1.Layer, dir, base string, limit int64) ([]byte, fileState, error) {
+// layerFiles is what one layer says about each of paths not yet done.
+func layerFiles(ctx context.Context, l v1.Layer, paths []string, done []bool, limit int64) ([][]byte, []fileState, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
-		return nil, fileAbsent, err
+		return nil, nil, err
 	}
 	defer rc.Close()
 	tr := tar.NewReader(ctxReader{ctx: ctx, r: rc})
-	var data []byte
-	state := fileAbsent
+	data := make([][]byte, len(paths))
+	states := make([]fileState, len(paths))
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return data, state, nil
+			return data, states, nil
 		}
 		if err != nil {
-			return nil, fileAbsent, err
+			return nil, nil, err
 		}
 		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
 		hdir, hbase := path.Split(name)
-		switch {
-		case name == dir+base:
-			if h.Typeflag != tar.TypeReg {
-				state, data = fileDeleted, nil // not a regular file: no usable content
+		for j, p := range paths {
+			if done[j] {
 				continue
 			}
-			if h.Size > limit {
-				return nil, fileAbsent, fmt.Errorf("file is %d bytes, more than %d", h.Size, limit)
+			dir, base := path.Split(p)
+			switch {
+			case name == p:
+				if h.Typeflag != tar.TypeReg {
+					states[j], data[j] = fileDeleted, nil // not a regular file: no usable content
+					continue
+				}
+				if h.Size > limit {
+					return nil, nil, fmt.Errorf("/%s is %d bytes, more than %d", p, h.Size, limit)
+				}
+				b, err := io.ReadAll(io.LimitReader(tr, limit))
+				if err != nil {
+					return nil, nil, err
+				}
+				states[j], data[j] = fileFound, b
+			case hdir == dir && hbase == ".wh."+base, hdir == dir && hbase == ".wh..wh..opq" && states[j] == fileAbsent:
+				// A whiteout of the file, or an opaque parent: lower layers'
+				// copies are gone. (An opaque marker does not hide a copy in
+				// this same layer.)
+				states[j] = fileDeleted
+			case strings.HasPrefix(hbase, ".wh.") && strings.HasPrefix(dir, hdir+strings.TrimPrefix(hbase, ".wh.")+"/"):
+				states[j], data[j] = fileDeleted, nil // a parent directory was whited out
 			}
-			data, err = io.ReadAll(io.LimitReader(tr, limit))
-			if err != nil {
-				return nil, fileAbsent, err
-			}
-			state = fileFound
-		case hdir == dir && hbase == ".wh."+base, hdir == dir && hbase == ".wh..wh..opq" && state == fileAbsent:
-			// A whiteout of the file, or an opaque parent: lower layers'
-			// copies are gone. (An opaque marker does not hide a copy in
-			// this same layer.)
-			state = fileDeleted
-		case strings.HasPrefix(hbase, ".wh.") && strings.HasPrefix(dir, hdir+strings.TrimPrefix(hbase, ".wh.")+"/"):
-			state, data = fileDeleted, nil // a parent directory was whited out
 		}
 	}
 }

@@ -26,9 +26,13 @@ const (
 	MaxMaxDepth = 64
 	// MaxGlobLen bounds a glob, so matching stays cheap on hostile names.
 	MaxGlobLen = 1024
-	// maxWildcards bounds the "*" in a glob: a matcher backtracks over
-	// each one.
-	maxWildcards = 32
+	// A glob matcher backtracks over wildcards and tries each {a,b}
+	// alternative in turn, so the time to match grows with their product:
+	// a glob has at most maxWildcards "*" and "?", at most maxAlternations
+	// {...} groups, and at most maxAlternatives alternatives in all.
+	maxWildcards    = 16
+	maxAlternations = 4
+	maxAlternatives = 16
 )
 
 // Runtimes are the values build.runtime takes.
@@ -232,8 +236,10 @@ func checkGlob(g string) error {
 		return fmt.Errorf("glob %s is longer than %d bytes", quote(g), MaxGlobLen)
 	case hasControl(g):
 		return fmt.Errorf("glob %s holds control characters", quote(g))
-	case strings.Count(g, "*") > maxWildcards:
-		return fmt.Errorf("glob %s has more than %d wildcards", quote(g), maxWildcards)
+	case strings.Count(g, "*")+strings.Count(g, "?") > maxWildcards:
+		return fmt.Errorf("glob %s has more than %d wildcards (* and ?)", quote(g), maxWildcards)
+	case strings.Count(g, "{") > maxAlternations || strings.Count(g, "{")+strings.Count(g, ",") > maxAlternatives:
+		return fmt.Errorf("glob %s has more than %d {a,b} groups or %d alternatives", quote(g), maxAlternations, maxAlternatives)
 	case !doublestar.ValidatePattern(g):
 		return fmt.Errorf("invalid glob %s (unclosed [ or {, or a trailing \\)", quote(g))
 	}

@@ -54,6 +54,9 @@ func Parse(name string, data []byte, baseDir string) (*Spec, error) {
 		return nil, fail(invalidUTF8Line(data), "", errors.New("not valid UTF-8 (TOML files are UTF-8)"))
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	if line, err := checkNesting(data); err != nil {
+		return nil, fail(line, "", err)
+	}
 
 	var top map[string]toml.Primitive
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&top)
@@ -374,7 +377,7 @@ func keyString(parts []string) string {
 	out := make([]string, len(parts))
 	for i, k := range parts {
 		out[i] = k
-		if k == "" || strings.ContainsFunc(k, func(r rune) bool {
+		if k == "" || len(k) > maxQuoted || strings.ContainsFunc(k, func(r rune) bool {
 			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-')
 		}) {
 			out[i] = quote(k)

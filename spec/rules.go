@@ -92,6 +92,7 @@ func memberPath(p string) string {
 // checkRules checks the [[member]] and [[skip]] tables as a whole. It
 // returns the key to blame ("member #2") with the error.
 func checkRules(s *Spec) (string, error) {
+	members := make(map[string]int, len(s.Members)) // artifact glob -> 1-based index
 	for i, r := range s.Members {
 		key := fmt.Sprintf("member #%d", i+1)
 		if r.Artifact == "" {
@@ -108,12 +109,12 @@ func checkRules(s *Spec) (string, error) {
 		if err := checkReason(r.Reason); err != nil {
 			return key + ": reason", err
 		}
-		for j, prev := range s.Members[:i] {
-			if prev.Artifact == r.Artifact {
-				return key, fmt.Errorf("artifact %s repeats member #%d's; give both member lists in one table", quote(r.Artifact), j+1)
-			}
+		if j, ok := members[r.Artifact]; ok {
+			return key, fmt.Errorf("artifact %s repeats member #%d's; give both member lists in one table", quote(r.Artifact), j)
 		}
+		members[r.Artifact] = i + 1
 	}
+	skips := make(map[string]int, len(s.Skips))
 	for i, r := range s.Skips {
 		key := fmt.Sprintf("skip #%d", i+1)
 		if r.Artifact == "" {
@@ -128,15 +129,12 @@ func checkRules(s *Spec) (string, error) {
 		if err := checkReason(r.Reason); err != nil {
 			return key + ": reason", err
 		}
-		for j, prev := range s.Skips[:i] {
-			if prev.Artifact == r.Artifact {
-				return key, fmt.Errorf("artifact %s repeats skip #%d's", quote(r.Artifact), j+1)
-			}
+		if j, ok := skips[r.Artifact]; ok {
+			return key, fmt.Errorf("artifact %s repeats skip #%d's", quote(r.Artifact), j)
 		}
-		for j, m := range s.Members {
-			if m.Artifact == r.Artifact {
-				return key, fmt.Errorf("artifact %s is also member #%d's; an artifact is either skipped or compared", quote(r.Artifact), j+1)
-			}
+		skips[r.Artifact] = i + 1
+		if j, ok := members[r.Artifact]; ok {
+			return key, fmt.Errorf("artifact %s is also member #%d's; an artifact is either skipped or compared", quote(r.Artifact), j)
 		}
 	}
 	return "", nil

@@ -311,6 +311,8 @@ func TestDockerStartStop(t *testing.T) {
 	}
 	if cgs, err := cgroupDirs(e.CgroupParent); err != nil || len(cgs) == 0 {
 		t.Errorf("no cgroup %q while a container runs (err %v)", e.CgroupParent, err)
+	} else {
+		t.Logf("container cgroups: %s", strings.Join(cgs, " "))
 	}
 
 	start = time.Now()

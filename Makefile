@@ -8,7 +8,11 @@ BIN := bin/reproof
 FUZZTIME ?= 30s
 # Debian packages the tests drive for real.
 BENCH_PACKAGES := time openssl hyperfine
-TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr tzdata gcc patch xxd diffoscope chromium gnupg gpgv
+# docker.io, runc, containerd and docker-registry run the rebuild tests (the
+# tests start their own daemons); the fixture base images are built from
+# .deb files that apt-get downloads (busybox-static, tcc, libc6, ...).
+TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr tzdata gcc patch xxd diffoscope chromium gnupg gpgv \
+	docker.io runc containerd docker-registry busybox-static
 
 .PHONY: all build deps test vet demo bench fuzz lint clean
 

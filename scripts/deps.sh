@@ -16,7 +16,14 @@ if ! [ -x "$go_bin" ]; then
 	exit 1
 fi
 
+# The fixture images are built from .deb files that `apt-get download`
+# fetches: it needs the package lists even when nothing is missing.
+lists_empty() { ! compgen -G '/var/lib/apt/lists/*Packages*' >/dev/null; }
+
 if [ ${#missing[@]} -eq 0 ]; then
+	if lists_empty && [ "$(id -u)" -eq 0 ]; then
+		apt-get update -qq
+	fi
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

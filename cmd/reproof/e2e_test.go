@@ -19,36 +19,42 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // reproofBin is the binary under test, built once by TestMain.
 var reproofBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "reproof-e2e-bin-")
+	dir, err := buildBinary()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 1
+		os.RemoveAll(dir)
+		os.Exit(1)
 	}
-	defer os.RemoveAll(dir)
+	testenv.AtExit(func() error { return os.RemoveAll(dir) })
+	testenv.Main(m) // stops the Docker engine the rebuild tests start
+}
+
+// buildBinary builds reproof into a new temporary directory.
+func buildBinary() (string, error) {
+	dir, err := os.MkdirTemp("", "reproof-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
 	// go test puts its own toolchain first in PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: the go command is not in PATH: %v\n", err)
-		return 1
+		return dir, fmt.Errorf("the go command is not in PATH: %v", err)
 	}
 	reproofBin = filepath.Join(dir, "reproof")
 	build := exec.Command(goTool, "build", "-o", reproofBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build: %v\n", err)
-		return 1
+		return dir, fmt.Errorf("go build: %v", err)
 	}
-	return m.Run()
+	return dir, nil
 }
 
 // Debian packages of the tools the tests run; the Makefile installs them.

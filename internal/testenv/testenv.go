@@ -178,6 +178,11 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// AtExit registers f to run when Main's tests are done, before the process
+// exits: the place for a TestMain's own cleanup, since Main does not
+// return. Functions run in reverse order of registration.
+func AtExit(f func() error) { atExit(f) }
+
 // atExit registers f to run when Main's tests are done.
 func atExit(f func() error) {
 	teardownMu.Lock()

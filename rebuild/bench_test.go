@@ -2,9 +2,9 @@ package rebuild
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"

@@ -281,47 +281,55 @@ func checkPath(p string) error {
 	return nil
 }
 
-// checkPublishedSource checks the forms release.NewSource reads:
-// github:OWNER/REPO@TAG, gitlab:GROUP/PROJECT@TAG, http(s) and file URLs,
-// and directories.
+// checkPublishedSource checks the forms release.NewSource reads, by the
+// same rules: github:OWNER/REPO@TAG, gitlab:PROJECT@TAG (a path or an id),
+// http://, https:// and file:// URLs, and anything else without "://" as
+// a directory. Errors show URLs without their password.
 func checkPublishedSource(src string) error {
 	if src == "" {
 		return errors.New("empty; give a directory, an http(s) URL, github:OWNER/REPO@TAG or gitlab:GROUP/PROJECT@TAG")
 	}
-	if hasControl(src) {
-		return fmt.Errorf("%s holds control characters", quote(src))
-	}
-	for _, prefix := range []string{"github:", "gitlab:"} {
+	for prefix, want := range map[string]string{"github:": "github:OWNER/REPO@TAG", "gitlab:": "gitlab:GROUP/PROJECT@TAG"} {
 		rest, ok := strings.CutPrefix(src, prefix)
 		if !ok {
 			continue
 		}
 		project, tag, _ := strings.Cut(rest, "@")
 		parts := strings.Split(project, "/")
-		if tag == "" || slices.Contains(parts, "") || len(parts) < 2 || (prefix == "github:" && len(parts) != 2) {
-			want := map[string]string{"github:": "github:OWNER/REPO@TAG", "gitlab:": "gitlab:GROUP/PROJECT@TAG"}[prefix]
+		if tag == "" || slices.Contains(parts, "") || (prefix == "github:" && len(parts) != 2) {
 			return fmt.Errorf("%s: want %s", quote(src), want)
+		}
+		if hasControl(project) || hasControl(tag) {
+			return fmt.Errorf("%s holds control characters", quote(src))
 		}
 		return nil
 	}
-	if !strings.Contains(src, "://") {
-		return nil // a directory
+	scheme, _, isURL := strings.Cut(src, "://")
+	if !isURL {
+		if strings.ContainsRune(src, 0) {
+			return fmt.Errorf("directory %s holds a NUL byte", quote(src))
+		}
+		return nil
 	}
 	u, err := url.Parse(src)
 	if err != nil {
-		return fmt.Errorf("%s is not a URL", quote(src))
+		return fmt.Errorf("%s://...: not a valid URL", quote(scheme))
 	}
-	switch u.Scheme {
+	shown := quote(u.Redacted())
+	switch scheme {
 	case "http", "https":
 		if u.Host == "" {
-			return fmt.Errorf("%s: the URL has no host", quote(src))
+			return fmt.Errorf("%s: the URL has no host", shown)
+		}
+		if u.Fragment != "" {
+			return fmt.Errorf("%s: a base URL has no #fragment", shown)
 		}
 	case "file":
 		if (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") {
-			return fmt.Errorf("%s: want file:///ABSOLUTE/PATH", quote(src))
+			return fmt.Errorf("%s: want file:///ABSOLUTE/PATH", shown)
 		}
 	default:
-		return fmt.Errorf("%s: unsupported URL scheme (want http, https or file)", quote(src))
+		return fmt.Errorf("%s: unsupported URL scheme (want http, https or file)", shown)
 	}
 	return nil
 }

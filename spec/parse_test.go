@@ -300,7 +300,10 @@ func TestParseInvalid(t *testing.T) {
 		// values: [published], [compare]
 		{"[published]\nsource = \"github:status-im/nimbus-eth2\"\n", `reproof.toml:2: published.source: "github:status-im/nimbus-eth2": want github:OWNER/REPO@TAG`},
 		{"[published]\nsource = \"github:a/b/c@v1\"\n", `reproof.toml:2: published.source: "github:a/b/c@v1": want github:OWNER/REPO@TAG`},
-		{"[published]\nsource = \"gitlab:project@v1\"\n", `reproof.toml:2: published.source: "gitlab:project@v1": want gitlab:GROUP/PROJECT@TAG`},
+		{"[published]\nsource = \"gitlab:group//project@v1\"\n", `reproof.toml:2: published.source: "gitlab:group//project@v1": want gitlab:GROUP/PROJECT@TAG`},
+		{"[published]\nsource = \"https://user:secret@example.org/x#top\"\n", `reproof.toml:2: published.source: "https://user:xxxxx@example.org/x#top": a base URL has no #fragment`},
+		{"[published]\nsource = \"HTTPS://example.org/x\"\n", `reproof.toml:2: published.source: "HTTPS://example.org/x": unsupported URL scheme (want http, https or file)`},
+		{"[published]\nsource = \"https://exa mple.org:x/\"\n", `reproof.toml:2: published.source: "https"://...: not a valid URL`},
 		{"[published]\nsource = \"ftp://example.org/x\"\n", `reproof.toml:2: published.source: "ftp://example.org/x": unsupported URL scheme (want http, https or file)`},
 		{"[published]\nsource = \"https:///x\"\n", `reproof.toml:2: published.source: "https:///x": the URL has no host`},
 		{"[published]\nsource = \"file://host/x\"\n", `reproof.toml:2: published.source: "file://host/x": want file:///ABSOLUTE/PATH`},

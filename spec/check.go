@@ -329,7 +329,7 @@ func checkPublishedSource(src string) error {
 			return fmt.Errorf("%s: want file:///ABSOLUTE/PATH", shown)
 		}
 	default:
-		return fmt.Errorf("%s: unsupported URL scheme (want http, https or file)", shown)
+		return fmt.Errorf("%s: unsupported URL scheme %s (want http, https or file)", shown, quote(scheme))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
 )
 
 // cliRuntime runs builds through the docker or podman command line, so that
@@ -173,7 +174,7 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 		"--cap-drop", "ALL",
 		"--security-opt", "no-new-privileges",
 		"--tmpfs", "/tmp:rw,exec,mode=1777",
-		"--tmpfs", fmt.Sprintf("%s:rw,exec,mode=0755,uid=%d,gid=%d", spec.Home, spec.UID, spec.GID),
+		"--tmpfs", r.homeTmpfs(spec),
 		"--mount", bindMount(spec.SourceDir, spec.WorkDir, false),
 		"--mount", bindMount(spec.EtcDir+"/passwd", "/etc/passwd", true),
 		"--mount", bindMount(spec.EtcDir+"/group", "/etc/group", true),
@@ -181,16 +182,42 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 		"--log-driver", "none",
 		"--entrypoint", spec.Args[0],
 	}
-	if r.name == "docker" {
-		// Podman's default is the container's own init handling; docker's
-		// --init would add a binary from the host, so neither is used.
-		args = append(args, "--pull", "never")
+	if r.name == "podman" {
+		// Podman asks for rlimits above what an unprivileged or nested
+		// host allows (nofile 1048576) and runc then fails to start the
+		// container; ask for what reproof itself has instead.
+		args = append(args, podmanUlimits()...)
 	}
 	for _, e := range spec.Env {
 		args = append(args, "--env", e)
 	}
 	args = append(args, imageID)
 	return append(args, spec.Args[1:]...)
+}
+
+// homeTmpfs is the --tmpfs value of the build user's home, owned by that
+// user: docker takes uid= and gid= options, podman its own U option.
+func (r *cliRuntime) homeTmpfs(spec *RunSpec) string {
+	if r.name == "podman" {
+		return spec.Home + ":rw,exec,mode=0755,U"
+	}
+	return fmt.Sprintf("%s:rw,exec,mode=0755,uid=%d,gid=%d", spec.Home, spec.UID, spec.GID)
+}
+
+// podmanUlimits are reproof's own open-file and process limits as podman
+// --ulimit flags; the process limit is capped at 16384, which builds do not
+// reach and nested hosts accept.
+func podmanUlimits() []string {
+	var nofile, nproc unix.Rlimit
+	var args []string
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile) == nil {
+		args = append(args, "--ulimit", fmt.Sprintf("nofile=%d:%d", nofile.Cur, nofile.Cur))
+	}
+	if unix.Getrlimit(unix.RLIMIT_NPROC, &nproc) == nil {
+		n := min(nproc.Cur, 16384)
+		args = append(args, "--ulimit", fmt.Sprintf("nproc=%d:%d", n, n))
+	}
+	return args
 }
 
 // bindMount is a --mount value. The CSV syntax quotes fields containing

@@ -79,6 +79,7 @@ type rebuildEnv struct {
 	docker       *testenv.DockerEngine
 	cache        string
 	tmp          string // Options.TempDir: must be empty after every rebuild
+	podman       bool   // podman is installed (required on CI)
 }
 
 func newRebuildEnv(t testing.TB) *rebuildEnv {
@@ -91,6 +92,11 @@ func newRebuildEnv(t testing.TB) *rebuildEnv {
 		docker: testenv.Docker(t),
 		cache:  t.TempDir(),
 		tmp:    t.TempDir(),
+	}
+	if testenv.CheckTools("podman") == nil {
+		env.podman = true
+	} else if testenv.Required() {
+		t.Fatal("podman is not installed: apt-get install -y podman")
 	}
 	return env
 }
@@ -131,6 +137,12 @@ func (e *rebuildEnv) checkClean(t *testing.T) {
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("containers left behind: %q %v", out, err)
 	}
+	if e.podman {
+		out, err := exec.Command("podman", "ps", "--all", "--quiet", "--filter", "name=reproof-").Output()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("podman containers left behind: %q %v", out, err)
+		}
+	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	if strings.Contains(string(mounts), e.tmp) {
 		t.Errorf("mounts left behind under %s", e.tmp)
@@ -141,7 +153,11 @@ func TestRebuildSameArtifactsWithEveryRuntime(t *testing.T) {
 	e := newRebuildEnv(t)
 	ctx := context.Background()
 	var first *Result
-	for _, runtime := range []string{"docker", "docker", "runc"} {
+	runtimes := []string{"docker", "docker", "runc"}
+	if e.podman {
+		runtimes = append(runtimes, "podman")
+	}
+	for _, runtime := range runtimes {
 		opts := e.options(t, runtime)
 		var log bytes.Buffer
 		opts.Log = &log
@@ -231,7 +247,11 @@ func checkProvenance(t *testing.T, res *Result, e *rebuildEnv) {
 func TestRebuildFailures(t *testing.T) {
 	e := newRebuildEnv(t)
 	ctx := context.Background()
-	for _, runtime := range []string{"docker", "runc"} {
+	runtimes := []string{"docker", "runc"}
+	if e.podman {
+		runtimes = append(runtimes, "podman")
+	}
+	for _, runtime := range runtimes {
 		t.Run(runtime, func(t *testing.T) {
 			// A failing build: exit status and the log's tail, nothing written.
 			opts := e.options(t, runtime)

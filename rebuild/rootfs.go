@@ -26,18 +26,19 @@ const (
 	DefaultRootfsMaxEntries = 1 << 20
 )
 
-// Limits the kernel would enforce anyway, checked early so that a hostile
-// name costs nothing to refuse.
+// Bounds on one name, so that the work a layer causes stays proportional
+// to its size whatever its names and symlinks.
 const (
 	maxPathLen = 4096 // PATH_MAX: an entry name or a link target
-	// maxDepth bounds the directories in a name. Linux allows 2048 in
-	// PATH_MAX; no image comes near 256, and every operation on a name
-	// walks it.
-	maxDepth        = 256
-	maxSymlinks     = 40   // symlinks followed resolving one name, as Linux's ELOOP
-	maxResolveWork  = 4096 // directory lookups resolving one name
-	maxSkippedNames = 20
+	// maxDepth bounds the directories in a name. PATH_MAX allows 2048; no
+	// image comes near 256, and every operation on a name walks it.
+	maxDepth       = 256
+	maxSymlinks    = 40   // symlinks followed resolving one name, as Linux's ELOOP
+	maxResolveWork = 4096 // directory lookups resolving one name
 )
+
+// maxSkippedNames bounds rootfsStats.SkippedNames.
+const maxSkippedNames = 20
 
 // Whiteout markers of the OCI image layer format.
 const (

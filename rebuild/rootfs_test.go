@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -506,32 +505,4 @@ func TestEnsureMountpoints(t *testing.T) {
 	if got := listTree(t, outside); len(got) != 0 {
 		t.Errorf("mountpoints created outside the rootfs: %q", got)
 	}
-}
-
-func TestTmpUnpackHostShare(t *testing.T) {
-	f, err := os.CreateTemp("", "share-*.tar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(f.Name())
-	if out, err := exec.Command("tar", "-C", "/", "-cf", f.Name(), "usr/share").CombinedOutput(); err != nil {
-		t.Log(string(out))
-	}
-	layer, err := tarball.LayerFromFile(f.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := imageOf(t, layer)
-	for i := 0; i < 2; i++ {
-		dir := t.TempDir()
-		start := time.Now()
-		st, err := unpackRootfs(context.Background(), img, dir, testLimits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%d entries, %d MB in %s", st.Entries, st.Bytes>>20, time.Since(start))
-	}
-	start := time.Now()
-	out, err := exec.Command("tar", "-C", t.TempDir(), "-xf", f.Name()).CombinedOutput()
-	t.Logf("GNU tar -x: %s %v %s", time.Since(start), err, out)
 }

@@ -112,44 +112,15 @@ func (r *runc) Run(ctx context.Context, spec *RunSpec) (err error) {
 	if err != nil {
 		return fmt.Errorf("runc: %w", err)
 	}
-	rootfs := filepath.Join(scratch, "rootfs")
-	bundle := filepath.Join(scratch, "bundle")
-	state := filepath.Join(scratch, "state")
-	for _, dir := range []string{rootfs, bundle, state} {
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			return fmt.Errorf("runc: %w", err)
-		}
-	}
-	// The build user must be able to walk the root directory.
-	if err := os.Chmod(rootfs, 0o755); err != nil {
-		return fmt.Errorf("runc: %w", err)
-	}
-
-	if _, err := unpackRootfs(ctx, spec.Image.Image, rootfs, r.limits); err != nil {
+	bundle, err := r.prepareBundle(ctx, spec, scratch)
+	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("build stopped: %w", ctxErr)
 		}
-		return fmt.Errorf("runc: unpacking image %s: %w", spec.Image.Digest, err)
-	}
-	cfg, err := runcConfig(spec, rootfs)
-	if err != nil {
 		return fmt.Errorf("runc: %w", err)
 	}
-	// runc would create missing mountpoints itself; creating them here
-	// keeps every write into the root filesystem in code that resolves
-	// names inside it.
-	var points []mountpoint
-	for _, m := range cfg.Mounts {
-		points = append(points, mountpoint{path: m.Destination, file: m.file, mode: m.mode})
-	}
-	if err := ensureMountpoints(rootfs, points); err != nil {
-		return fmt.Errorf("runc: preparing the root filesystem: %w", err)
-	}
-	js, err := json.MarshalIndent(cfg, "", "\t")
-	if err != nil {
-		return fmt.Errorf("runc: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(bundle, "config.json"), js, 0o600); err != nil {
+	state := filepath.Join(scratch, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
 		return fmt.Errorf("runc: %w", err)
 	}
 
@@ -192,6 +163,45 @@ func (r *runc) Run(ctx context.Context, spec *RunSpec) (err error) {
 	}
 }
 
+// prepareBundle makes the OCI bundle for spec in scratch: the image
+// unpacked into scratch/rootfs, with the mountpoints the config needs, and
+// scratch/bundle/config.json. It returns the bundle directory.
+func (r *runc) prepareBundle(ctx context.Context, spec *RunSpec, scratch string) (string, error) {
+	rootfs := filepath.Join(scratch, "rootfs")
+	bundle := filepath.Join(scratch, "bundle")
+	for _, dir := range []string{rootfs, bundle} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return "", err
+		}
+	}
+	// The build user must be able to walk the root directory.
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := unpackRootfs(ctx, spec.Image.Image, rootfs, r.limits); err != nil {
+		return "", fmt.Errorf("unpacking image %s: %w", spec.Image.Digest, err)
+	}
+	cfg, err := runcConfig(spec, rootfs)
+	if err != nil {
+		return "", err
+	}
+	// runc would create missing mountpoints itself; creating them here
+	// keeps every write into the root filesystem in code that resolves
+	// names inside it.
+	var points []mountpoint
+	for _, m := range cfg.Mounts {
+		points = append(points, mountpoint{path: m.Destination, file: m.file, mode: m.mode})
+	}
+	if err := ensureMountpoints(rootfs, points); err != nil {
+		return "", fmt.Errorf("preparing the root filesystem: %w", err)
+	}
+	js, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		return "", err
+	}
+	return bundle, os.WriteFile(filepath.Join(bundle, "config.json"), js, 0o600)
+}
+
 // stopRunc kills the container of a running `runc run` and waits for runc
 // to exit. Killing the container's init kills every process in its pid
 // namespace, and runc run then exits. Until runc has created the container
@@ -204,9 +214,10 @@ func stopRunc(bin, state, name string, proc *os.Process, done <-chan error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		kill := exec.Command(bin, "--root", state, "kill", name, "KILL")
-		kill.Env = runcEnv()
-		kill.Run() //nolint:errcheck // fails until the container exists, and once it is gone
+		ctx, cancel := context.WithTimeout(context.Background(), runcCleanupTimeout)
+		// It fails until the container exists, and once it is gone.
+		runcCommand(ctx, bin, "--root", state, "kill", name, "KILL").Run() //nolint:errcheck
+		cancel()
 		select {
 		case <-done:
 			return
@@ -273,9 +284,7 @@ func cleanupRunc(bin, state, name, scratch string) error {
 	var problems []string
 	if _, err := os.Stat(filepath.Join(state, name)); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), runcCleanupTimeout)
-		del := exec.CommandContext(ctx, bin, "--root", state, "delete", "--force", name)
-		del.Env = runcEnv()
-		out, err := del.CombinedOutput()
+		out, err := runcCommand(ctx, bin, "--root", state, "delete", "--force", name).CombinedOutput()
 		cancel()
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("runc delete --force %s: %s: %s", name, err, strings.Join(strings.Fields(string(out)), " ")))
@@ -350,6 +359,16 @@ func unescapeMountinfo(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// runcCommand is a runc command that stops and removes containers. Like
+// runc run, it gets a process group of its own, so that a second Ctrl-C on
+// the terminal does not interrupt the cleanup of the first.
+func runcCommand(ctx context.Context, bin string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = runcEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
 }
 
 // runcEnv is runc's own environment: the container's comes from the

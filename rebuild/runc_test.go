@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,8 +51,8 @@ func needRunc(t testing.TB) *runc {
 const busyboxPath = "/bin/busybox"
 
 var busyboxApplets = []string{
-	"cat", "echo", "env", "false", "id", "ip", "ls", "mkdir", "sh", "sleep",
-	"stat", "touch", "true", "whoami",
+	"cat", "echo", "env", "id", "ls", "mkdir", "sh", "sleep", "stat", "touch",
+	"true", "whoami",
 }
 
 // busyboxLayer is a layer with /bin/busybox and its applets as symlinks,
@@ -71,49 +70,33 @@ func busyboxLayer(t testing.TB) v1.Layer {
 	return layerOf(t, entries...)
 }
 
-var (
-	pullOnce   sync.Once
-	pulled     *PulledImage
-	pullErr    error
-	pullCancel func()
-)
-
-// busyboxImage is the busybox image pushed to a ggcr registry on 127.0.0.1
-// and pulled from it with PullImage, once per test binary.
+// busyboxImage is the busybox image, pushed to a ggcr registry on
+// 127.0.0.1 and pulled from it with PullImage into a cache of the test's own.
 func busyboxImage(t testing.TB) *PulledImage {
 	t.Helper()
-	pullOnce.Do(func() {
-		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-		cache, err := os.MkdirTemp("", "reproof-runc-test-")
-		if err != nil {
-			pullErr = err
-			return
-		}
-		pullCancel = func() { srv.Close(); os.RemoveAll(cache) }
-		img := imageOf(t, busyboxLayer(t))
-		ref, err := name.NewTag(strings.TrimPrefix(srv.URL, "http://") + "/busybox:test")
-		if err != nil {
-			pullErr = err
-			return
-		}
-		if pullErr = remote.Write(ref, img); pullErr != nil {
-			return
-		}
-		d, err := img.Digest()
-		if err != nil {
-			pullErr = err
-			return
-		}
-		pulled, pullErr = PullImage(context.Background(), ref.Context().Digest(d.String()).String(), ImageOptions{CacheDir: cache})
-	})
-	if pullErr != nil {
-		t.Fatalf("pulling the busybox test image: %v", pullErr)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	img := imageOf(t, busyboxLayer(t))
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewTag(strings.TrimPrefix(srv.URL, "http://") + "/busybox:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("pushing the busybox image: %v", err)
+	}
+	pulled, err := PullImage(context.Background(), ref.Context().Digest(d.String()).String(), ImageOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("pulling the busybox image: %v", err)
 	}
 	return pulled
 }
 
 // TestMain stops the Docker engine the rebuild tests start (testenv.Main
-// exits the process; pullCancel needs no call at exit).
+// exits the process).
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // runResult is one Run and what it left.
@@ -165,7 +148,8 @@ func newRunSpec(t testing.TB, img *PulledImage, args ...string) *RunSpec {
 }
 
 // run runs spec and checks that Run left nothing behind: no container in
-// runc's state, no mount under the scratch directory, which can be removed.
+// runc's state, no cgroup, no mount under the scratch directory, which can
+// be removed.
 func run(ctx context.Context, t *testing.T, rt *runc, spec *RunSpec) runResult {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -183,6 +167,9 @@ func checkNothingLeft(t *testing.T, spec *RunSpec) {
 		if err != nil || len(bytes.TrimSpace(out)) > 0 {
 			t.Errorf("runc list after Run: %q, %v; want no containers", out, err)
 		}
+	}
+	if cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/" + spec.Name); len(cgroups) > 0 {
+		t.Errorf("cgroups left after Run: %q", cgroups)
 	}
 	if mounts, err := mountsUnder(spec.ScratchDir); err != nil || len(mounts) > 0 {
 		t.Errorf("mounts under the scratch directory after Run: %q, %v", mounts, err)

@@ -156,7 +156,7 @@ var fields = []field{
 		key: "build.command", flag: "command", kind: kindCommand, need: NeedRebuild,
 		usage: "the build `COMMAND`, run with /bin/sh -c in the checkout",
 		set: func(s *Spec, v value, _ string) error {
-			c := Command{Argv: v.strs, Shell: false}
+			c := Command{Argv: v.strs}
 			if !v.argv {
 				c = Command{Argv: []string{v.str}, Shell: true}
 			}

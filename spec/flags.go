@@ -27,7 +27,7 @@ const (
 type Flag struct {
 	Name       string   // without the dashes: "timeout"
 	Key        string   // the field it overrides: "build.timeout"; "member" and "skip" for the rule flags
-	Kind       FlagKind //
+	Kind       FlagKind // how it takes its value
 	Usage      string   // one line for --help; a `WORD` in backquotes names the value, as pflag reads it
 	VerifyOnly bool     // only reproof verify takes it (published, compare, member and skip)
 }
@@ -94,7 +94,7 @@ func (s *Spec) SetFlag(name string, values ...string) error {
 	}
 	i := slices.IndexFunc(fields, func(f field) bool { return f.flag == name })
 	if i < 0 {
-		return fail(errors.New("not a spec flag"))
+		return &Error{Err: fmt.Errorf("%s is not a spec flag", quote("--"+name))}
 	}
 	f := fields[i]
 	v, err := valueFromFlag(f, values)

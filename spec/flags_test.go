@@ -72,8 +72,8 @@ func TestSetFlag(t *testing.T) {
 	set("skip", "*-docs.tar.gz=the manual embeds its build time=really")
 
 	want := &spec.Spec{
-		Path: "testdata/nimbus-eth2.toml",
-		Dir:  "testdata",
+		Path:   "testdata/nimbus-eth2.toml",
+		Dir:    "testdata",
 		Source: spec.Source{Repo: "../nimbus", Tag: "v24.2.0", Commit: "deadbeef", SourceDateEpoch: int64p(1704067200)},
 		Build: spec.Build{
 			Image: "debian:bookworm", AllowUnpinned: true, Platform: "linux/arm64", Runtime: "runc",
@@ -135,7 +135,7 @@ func TestSetFlagInvalid(t *testing.T) {
 		{"skip", []string{"*.zip"}, `--skip: "*.zip": no reason (want GLOB=REASON; say why it does not reproduce)`},
 		{"skip", []string{"*.zip=a", "*.zip=b"}, `--skip: skip #2: artifact "*.zip" repeats skip #1's`},
 		{"skip", []string{"*.tar.gz=x"}, `--skip: skip #1: artifact "*.tar.gz" is also member #1's; an artifact is either skipped or compared`},
-		{"verbose", []string{"true"}, `--verbose: not a spec flag`},
+		{"verbose", []string{"true"}, `"--verbose" is not a spec flag`},
 	}
 	for _, tt := range tests {
 		s := spec.Default()

@@ -41,6 +41,10 @@ func TestEnabledPassesMirrorArchive(t *testing.T) {
 		if got, want := s.Compare.EnabledPasses(), set.Names(); !slices.Equal(got, want) {
 			t.Errorf("EnabledPasses(%q) = %v, archive says %v", items, got, want)
 		}
+		again, err := archive.ParsePasses(s.Compare.PassList())
+		if err != nil || again.String() != set.String() {
+			t.Errorf("archive.ParsePasses(PassList() = %q) = %v, %v; want %v", s.Compare.PassList(), again, err, set)
+		}
 	}
 }
 

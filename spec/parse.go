@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,14 +23,21 @@ const MaxFileSize = 1 << 20
 // are relative to the file's directory. A missing file is an error wrapping
 // fs.ErrNotExist, so a CLI can tell "no reproof.toml here" from a bad one.
 func Load(path string) (*Spec, error) {
+	fail := func(err error) error {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already at the front of the message
+		}
+		return &Error{File: path, Err: err}
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading spec file: %w", err)
+		return nil, fail(err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading spec file %q: %w", path, err)
+		return nil, fail(err)
 	}
 	return Parse(path, data, filepath.Dir(path))
 }
@@ -194,10 +202,7 @@ func (p *parser) table(name string, prim toml.Primitive) error {
 			if err != nil {
 				return err
 			}
-			if err := f.set(p.spec, v, p.base); err != nil {
-				return err
-			}
-			return f.check(p.spec)
+			return f.set(p.spec, v, p.base)
 		})
 		if err != nil {
 			return err
@@ -250,7 +255,7 @@ func (p *parser) rules(name string, prim toml.Primitive) error {
 		}
 		var r rule
 		for _, k := range allowed {
-			prim, ok := tbl[k]
+			raw, ok := tbl[k]
 			if !ok {
 				continue
 			}
@@ -258,7 +263,7 @@ func (p *parser) rules(name string, prim toml.Primitive) error {
 			if k == "members" {
 				kind = kindStrings
 			}
-			err := p.decode(prim, elem+": "+k, lineOK(k), func(data any) error {
+			err := p.decode(raw, elem+": "+k, lineOK(k), func(data any) error {
 				v, err := valueFromTOML(kind, data)
 				if err != nil {
 					return err

@@ -66,3 +66,13 @@ func (c Compare) EnabledPasses() []string {
 	}
 	return names
 }
+
+// PassList is EnabledPasses as one archive.ParsePasses value: the names
+// joined with commas, or "none" when no pass is allowed (ParsePasses
+// refuses an empty list).
+func (c Compare) PassList() string {
+	if names := c.EnabledPasses(); len(names) > 0 {
+		return strings.Join(names, ",")
+	}
+	return "none"
+}

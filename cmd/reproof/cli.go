@@ -39,12 +39,12 @@ type command struct {
 }
 
 var commands = []command{
-	{"verify", "rebuild the tag and compare with the published release", notBuilt("verify", 6)},
+	{"verify", "rebuild the tag and compare with the published release", runVerify},
 	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", runRebuild},
 	{"diff", "compare two files, directories or archives (nested)", runDiff},
 	{"normalize", "rewrite an archive deterministically", runNormalize},
 	{"sums", "write checksum manifests; --check MANIFEST verifies one", runSums},
-	{"init", "write a commented spec template", notBuilt("init", 6)},
+	{"init", "write a commented spec template", runInit},
 }
 
 const exitStatusHelp = `EXIT STATUS
@@ -213,17 +213,4 @@ func parseFlags(fs *pflag.FlagSet, args []string, std streams, usage func(io.Wri
 		return true, nil
 	}
 	return false, nil
-}
-
-func notBuilt(name string, issue int) func(context.Context, []string, streams) error {
-	return func(_ context.Context, args []string, std streams) error {
-		for _, a := range args {
-			if a == "-h" || a == "--help" {
-				fmt.Fprintf(std.stdout, "Usage: reproof %s ...\n\n'reproof %s' is not built yet (issue %d).\n\n%s", name, name, issue, exitStatusHelp)
-				return nil
-			}
-		}
-		return &usageError{msg: fmt.Sprintf("%s is not built yet", name),
-			hint: fmt.Sprintf("it is planned in issue %d; 'reproof normalize' works today", issue)}
-	}
 }

@@ -69,8 +69,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"normalize", "--epoch", "yesterday", "a.tar", "-o", "b"}, "not a number"},
 		{[]string{"normalize", "--epoch", "0", "--compression", "bzip2", "a.tar", "-o", "b"}, "--compression"},
 		{[]string{"normalize", "a.tar", "-o", "b"}, "no epoch"},
-		{[]string{"verify"}, "verify is not built yet"},
-		{[]string{"rebuild"}, "rebuild is not built yet"},
+		{[]string{"verify"}, "missing --repo, --tag, --image, --command, --artifacts and --published"},
+		{[]string{"rebuild", "--timeout", "soon"}, `--timeout: invalid duration "soon"`},
+		{[]string{"verify", "--format", "xml"}, "--format"},
 		{[]string{"diff", "a"}, "want two inputs"},
 		{[]string{"diff", "--format", "xml", "a", "b"}, "--format"},
 		{[]string{"diff", "--color", "sometimes", "a", "b"}, "--color"},
@@ -78,7 +79,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sums", "--check", "m", "x"}, "--check takes the manifest only"},
 		{[]string{"sums", "--algo", "crc32", "x"}, "--algo"},
 		{[]string{"sums", "--keyring", "k", "x"}, "--keyring needs --check"},
-		{[]string{"init"}, "init is not built yet"},
+		{[]string{"init", "a", "b"}, "one FILE at most"},
 	}
 	for _, tt := range tests {
 		code, out, errOut := runCLI(t, context.Background(), nil, tt.args...)

@@ -1,0 +1,484 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/reproof/reproof/archive"
+	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/rebuild"
+	"github.com/reproof/reproof/release"
+	"github.com/reproof/reproof/report"
+	"github.com/reproof/reproof/spec"
+)
+
+// comparer decides the status of every artifact.
+type comparer struct {
+	ctx      context.Context
+	spec     *spec.Spec
+	passes   archive.PassSet
+	epoch    int64
+	tmp      string
+	limits   archive.Limits
+	progress io.Writer
+}
+
+// artifacts pairs rebuilt and published artifacts and compares each pair.
+//
+//   - rebuilt and published (same name, or the one published file with that
+//     base name): compared, unless a skip rule names it;
+//   - published, not rebuilt: missing, unless skipped;
+//   - rebuilt, not published: missing when a published checksum lists it
+//     (the release promised it), extra otherwise (informational);
+//   - a published file that disagrees with the release's own checksum is a
+//     checksum-mismatch, whatever the comparison found.
+func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub *published) ([]report.Artifact, []string, error) {
+	var out []report.Artifact
+	var warnings []string
+	listed := map[string]release.Checksum{}
+	for _, ck := range pub.check.Unmatched {
+		listed[ck.Name] = ck
+	}
+	memberSums, warns, err := c.memberChecksums(pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings = append(warnings, warns...)
+
+	usedPub := map[string]bool{}
+	for _, r := range rebuilt {
+		rd := &report.FileDigest{Name: r.Name, Size: r.Size, SHA256: r.SHA256, SHA512: r.SHA512}
+		pubName, ok := pub.match(r.Name)
+		if !ok {
+			a := report.Artifact{Name: r.Name, Rebuilt: rd}
+			switch skip, skipped := c.spec.SkipFor(r.Name); {
+			case skipped:
+				a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
+			case listed[r.Name].Name != "":
+				a.Status, a.Detail = report.StatusMissing, fmt.Sprintf("rebuilt and listed in %s, but not published", listed[r.Name].Source)
+			default:
+				a.Status, a.Detail = report.StatusExtra, "rebuilt, not published"
+			}
+			out = append(out, a)
+			continue
+		}
+		usedPub[pubName] = true
+		pf := pub.files[pubName]
+		a := report.Artifact{Name: pubName, Rebuilt: rd, Published: publishedDigest(pf)}
+		a.Checksums = append(checksumsOf(pf.check), memberSums[pubName]...)
+		if skip, skipped := c.spec.SkipFor(pubName); skipped {
+			a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
+			out = append(out, a)
+			continue
+		}
+		fmt.Fprintf(c.progress, "compare: %s\n", pubName)
+		if err := c.compareOne(&a, filepath.Join(rebuiltDir, r.Name), pf.path); err != nil {
+			if c.ctx.Err() != nil {
+				return nil, nil, c.ctx.Err()
+			}
+			a.Status, a.Detail = report.StatusError, oneLine(err.Error())
+		}
+		markChecksumMismatch(&a)
+		out = append(out, a)
+	}
+	for _, name := range pub.names {
+		if usedPub[name] {
+			continue
+		}
+		pf := pub.files[name]
+		a := report.Artifact{Name: name, Published: publishedDigest(pf)}
+		a.Checksums = append(checksumsOf(pf.check), memberSums[name]...)
+		if skip, skipped := c.spec.SkipFor(name); skipped {
+			a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
+		} else {
+			a.Status, a.Detail = report.StatusMissing, "published, not rebuilt"
+		}
+		markChecksumMismatch(&a)
+		out = append(out, a)
+	}
+	return out, warnings, nil
+}
+
+func publishedDigest(pf publishedFile) *report.FileDigest {
+	return &report.FileDigest{Name: pf.check.Name, URL: pf.check.URL, Size: pf.check.Size, SHA256: pf.check.SHA256, SHA512: pf.check.SHA512}
+}
+
+func checksumsOf(a release.AssetCheck) []report.Checksum {
+	var out []report.Checksum
+	for _, c := range a.Checksums {
+		out = append(out, report.Checksum{Manifest: c.Source, Name: c.Name, Algorithm: string(c.Algorithm), Expected: c.Digest, Computed: c.Computed, Match: c.Match})
+	}
+	return out
+}
+
+// markChecksumMismatch turns the artifact into a checksum-mismatch when a
+// published checksum disagrees with the published bytes: the release is
+// inconsistent with itself, whatever the rebuild says. What the comparison
+// found stays in the detail.
+func markChecksumMismatch(a *report.Artifact) {
+	for _, ck := range a.Checksums {
+		if ck.Match {
+			continue
+		}
+		what := fmt.Sprintf("%s says %s %s for %s, the published bytes hash to %s", ck.Manifest, ck.Algorithm, short(ck.Expected), ck.Name, short(ck.Computed))
+		if a.Status != "" && a.Status != report.StatusChecksumMismatch {
+			what += fmt.Sprintf(" (rebuilt vs published: %s)", a.Status)
+		}
+		a.Status, a.Detail = report.StatusChecksumMismatch, what
+		return
+	}
+}
+
+func short(hexDigest string) string {
+	if len(hexDigest) > 16 {
+		return hexDigest[:16] + "…"
+	}
+	return hexDigest
+}
+
+// compareOne decides identical, equivalent or different for one pair.
+func (c *comparer) compareOne(a *report.Artifact, rebuilt, published string) error {
+	if a.Rebuilt.SHA256 == a.Published.SHA256 {
+		a.Status, a.ComparedBy, a.Detail = report.StatusIdentical, "bytes", "the same bytes"
+		return nil
+	}
+	res, err := compare.Compare(c.ctx, rebuilt, published, compare.Options{TempDir: c.tmp, MaxEntries: c.limits.MaxEntries, MaxBytes: c.limits.MaxBytes, MaxDepth: c.spec.Compare.MaxDepth})
+	if err != nil {
+		return err
+	}
+	a.Differences = res.Differences
+	a.Incomplete = res.Incomplete
+	if len(res.Incomplete) > 0 {
+		return fmt.Errorf("the comparison stopped short: %s", strings.Join(res.Incomplete, "; "))
+	}
+
+	if rule, ok := c.spec.MemberRuleFor(a.Name); ok {
+		return c.compareMembers(a, rule, rebuilt, published)
+	}
+	if res.Status() == compare.StatusDiffers {
+		a.Status, a.ComparedBy = report.StatusDifferent, "bytes"
+		a.Detail = describe(res.Differences)
+		return nil
+	}
+	return c.compareNormalized(a, rebuilt, published)
+}
+
+// compareNormalized normalizes both sides with the allowed passes and
+// compares the results byte for byte. Equal: equivalent, with each pass
+// that changed something and the differences it hid. Not equal (or not an
+// archive normalize can rewrite): different.
+func (c *comparer) compareNormalized(a *report.Artifact, rebuilt, published string) error {
+	a.ComparedBy = "normalized"
+	ra, rerr := c.normalize(rebuilt, "rebuilt "+a.Name)
+	pa, perr := c.normalize(published, "published "+a.Name)
+	if errors.Is(rerr, archive.ErrNotArchive) || errors.Is(perr, archive.ErrNotArchive) {
+		a.Status, a.ComparedBy = report.StatusDifferent, "bytes"
+		a.Detail = "not an archive normalize can rewrite, and the bytes differ: " + describe(a.Differences)
+		return nil
+	}
+	if rerr != nil {
+		return rerr
+	}
+	if perr != nil {
+		return perr
+	}
+	if ra.sum != pa.sum {
+		a.Status = report.StatusDifferent
+		a.Detail = "different even after normalization with the allowed passes (" + strings.Join(c.passes.Names(), ", ") + "): " + describe(a.Differences)
+		if forbidden := forbiddenPasses(c.passes, a.Differences); len(forbidden) > 0 {
+			a.Detail += "; passes the policy does not allow would be needed: " + strings.Join(forbidden, ", ")
+		}
+		return nil
+	}
+	a.Status = report.StatusEquivalent
+	a.Normalizations = normalizations(ra.rep, pa.rep, a.Differences)
+	var names []string
+	for _, n := range a.Normalizations {
+		names = append(names, n.Pass)
+	}
+	a.Detail = "equal after normalization: " + strings.Join(names, ", ")
+	return nil
+}
+
+type normalized struct {
+	sum string
+	rep *archive.NormalizeReport
+}
+
+// normalize runs the allowed passes over file and hashes the output,
+// which is never kept.
+func (c *comparer) normalize(file, what string) (*normalized, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	rep, err := archive.Normalize(c.ctx, f, what, h, archive.NormalizeOptions{
+		Passes: c.passes, Epoch: unixUTC(c.epoch), HasEpoch: true, TempDir: c.tmp, Limits: c.limits,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &normalized{sum: hex.EncodeToString(h.Sum(nil)), rep: rep}, nil
+}
+
+// normalizations lists the passes that changed something on either side,
+// with what they hid: the differences the comparison engine found of the
+// kinds the pass covers, and the pass's own examples.
+func normalizations(r, p *archive.NormalizeReport, diffs []compare.Difference) []report.Normalization {
+	changed := map[string][2]int64{}
+	examples := map[string][]string{}
+	for i, rep := range []*archive.NormalizeReport{r, p} {
+		for _, pr := range rep.Passes {
+			if pr.Changed == 0 {
+				continue
+			}
+			c := changed[pr.Pass]
+			c[i] = pr.Changed
+			changed[pr.Pass] = c
+			examples[pr.Pass] = append(examples[pr.Pass], pr.Examples...)
+		}
+	}
+	var out []report.Normalization
+	for _, pass := range archive.Passes {
+		c, ok := changed[pass.Name]
+		if !ok {
+			continue
+		}
+		n := report.Normalization{Pass: pass.Name, ChangedRebuilt: c[0], ChangedPublished: c[1]}
+		kinds := passKinds[pass.Name]
+		count := 0
+		var sample []string
+		for _, d := range diffs {
+			if kinds[d.Kind] {
+				count++
+				if len(sample) < 3 {
+					sample = append(sample, fmt.Sprintf("%s: %s", displayPath(d.Path), d.Detail))
+				}
+			}
+		}
+		if count > 0 {
+			n.Hid = append(n.Hid, fmt.Sprintf("%d %s difference(s)", count, kindList(kinds)))
+			n.Hid = append(n.Hid, sample...)
+		} else {
+			n.Hid = append(n.Hid, examples[pass.Name]...)
+		}
+		out = append(out, n)
+	}
+	// Compression settings are not a pass: both sides were rewritten with
+	// reproof's fixed compressor, so differing compressor output is hidden
+	// too; say so when the engine saw such a difference.
+	for _, d := range diffs {
+		if d.Kind == compare.KindCompression {
+			out = append(out, report.Normalization{Pass: "recompression", Hid: []string{fmt.Sprintf("%s: %s", displayPath(d.Path), d.Detail)}})
+			break
+		}
+	}
+	return out
+}
+
+// passKinds maps each pass to the difference kinds it can hide.
+var passKinds = map[string]map[compare.Kind]bool{
+	"tar-order":   {compare.KindOrder: true},
+	"zip-order":   {compare.KindOrder: true},
+	"tar-mtime":   {compare.KindMtime: true},
+	"zip-time":    {compare.KindMtime: true},
+	"ar-header":   {compare.KindMtime: true, compare.KindOwner: true, compare.KindMode: true},
+	"tar-owner":   {compare.KindOwner: true},
+	"tar-mode":    {compare.KindMode: true},
+	"tar-pax":     {compare.KindPax: true},
+	"tar-xattr":   {compare.KindXattr: true},
+	"tar-devices": {compare.KindType: true},
+	"gzip-header": {compare.KindCompression: true},
+	"zip-extra":   {compare.KindMtime: true, compare.KindOwner: true},
+}
+
+// forbiddenPasses names passes outside the policy that cover a kind of
+// difference found: what the user would have to allow.
+func forbiddenPasses(allowed archive.PassSet, diffs []compare.Difference) []string {
+	seen := map[compare.Kind]bool{}
+	for _, d := range diffs {
+		seen[d.Kind] = true
+	}
+	var out []string
+	for _, p := range archive.Passes {
+		if allowed.Has(p.Name) {
+			continue
+		}
+		for k := range passKinds[p.Name] {
+			if seen[k] {
+				out = append(out, p.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func kindList(kinds map[compare.Kind]bool) string {
+	var names []string
+	for _, k := range compare.Kinds {
+		if kinds[k] {
+			names = append(names, string(k))
+		}
+	}
+	return strings.Join(names, "/")
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "(the file itself)"
+	}
+	return p
+}
+
+// describe sums differences up in one line: counts by kind, content first.
+func describe(diffs []compare.Difference) string {
+	if len(diffs) == 0 {
+		return "the bytes differ"
+	}
+	counts := map[compare.Kind]int{}
+	first := map[compare.Kind]string{}
+	for _, d := range diffs {
+		counts[d.Kind]++
+		if _, ok := first[d.Kind]; !ok {
+			first[d.Kind] = displayPath(d.Path)
+		}
+	}
+	var parts []string
+	for _, k := range compare.Kinds {
+		if n := counts[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s (%s)", n, k, first[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// member is one member of an archive as a member rule compares it.
+type member struct {
+	typ    archive.EntryType
+	link   string
+	digest []byte
+}
+
+// compareMembers compares the members a rule names, by type, link target
+// and content digest: the archive's own bytes and metadata do not count.
+func (c *comparer) compareMembers(a *report.Artifact, rule spec.MemberRule, rebuilt, published string) error {
+	a.ComparedBy = "members"
+	rm, err := c.members(rebuilt, "rebuilt "+a.Name, rule)
+	if err != nil {
+		return err
+	}
+	pm, err := c.members(published, "published "+a.Name, rule)
+	if err != nil {
+		return err
+	}
+	var missing, extra, differ []string
+	for name, m := range rm {
+		p, ok := pm[name]
+		switch {
+		case !ok:
+			missing = append(missing, name)
+		case m.typ != p.typ || m.link != p.link || !bytes.Equal(m.digest, p.digest):
+			differ = append(differ, name)
+		}
+	}
+	for name := range pm {
+		if _, ok := rm[name]; !ok {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	sort.Strings(differ)
+	reason := ""
+	if rule.Reason != "" {
+		reason = " (" + rule.Reason + ")"
+	}
+	if len(rm) == 0 && len(pm) == 0 {
+		a.Status, a.Detail = report.StatusDifferent, "the member rule "+rule.Artifact+" matches no member on either side: nothing to compare"
+		return nil
+	}
+	if len(missing)+len(extra)+len(differ) == 0 {
+		a.Status = report.StatusIdentical
+		a.Detail = fmt.Sprintf("%s identical (compared by members under the rule %s%s; the archives themselves differ)", plural(len(rm), "member"), rule.Artifact, reason)
+		return nil
+	}
+	a.Status = report.StatusDifferent
+	var parts []string
+	if len(differ) > 0 {
+		parts = append(parts, fmt.Sprintf("%d differ (%s)", len(differ), strings.Join(differ, ", ")))
+	}
+	if len(missing) > 0 {
+		parts = append(parts, fmt.Sprintf("%d rebuilt but not in the published archive (%s)", len(missing), strings.Join(missing, ", ")))
+	}
+	if len(extra) > 0 {
+		parts = append(parts, fmt.Sprintf("%d only in the published archive (%s)", len(extra), strings.Join(extra, ", ")))
+	}
+	a.Detail = "members under the rule " + rule.Artifact + ": " + strings.Join(parts, "; ")
+	return nil
+}
+
+func (c *comparer) members(file, what string, rule spec.MemberRule) (map[string]member, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s, err := archive.Open(f, what, archive.Options{Limits: c.limits, Digest: true, TempDir: c.tmp})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	out := map[string]member{}
+	var last *archive.Entry
+	var lastName string
+	for {
+		e, err := s.Next()
+		if last != nil {
+			// The digest is complete once the next entry is reached.
+			m := out[lastName]
+			m.digest = append([]byte(nil), last.Digest...)
+			out[lastName] = m
+			last = nil
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e.Type == archive.TypePAXGlobal || e.Type == archive.TypeDir {
+			continue
+		}
+		name := cleanMember(e.Name)
+		if !rule.MatchesMember(name) {
+			continue
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s: member %s is stored twice", what, name)
+		}
+		out[name] = member{typ: e.Type, link: e.Linkname}
+		if e.Type.HasContent() {
+			last, lastName = e, name
+		}
+	}
+	return out, nil
+}
+
+func cleanMember(p string) string {
+	for strings.HasPrefix(p, "./") {
+		p = p[2:]
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(p, "/"), "/")
+}

@@ -1,0 +1,131 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/reproof/reproof/release"
+	"github.com/reproof/reproof/report"
+)
+
+// published is the fetched release: every file checked against the
+// release's own checksums, with its bytes on disk.
+type published struct {
+	check *release.PublishedCheck
+	// files are the published artifacts (checksum manifests, signatures
+	// and the like left out), by name, with their local paths.
+	files map[string]publishedFile
+	names []string // sorted
+}
+
+type publishedFile struct {
+	check release.AssetCheck
+	path  string
+}
+
+func fetchPublished(ctx context.Context, opts Options) (*published, error) {
+	s := opts.Spec
+	src, err := release.NewSource(s.Published.Source, opts.Release)
+	if err != nil {
+		return nil, err
+	}
+	cache := opts.CacheDir
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("finding the download cache: %w", err)
+		}
+		cache = filepath.Join(dir, "reproof", "downloads")
+	}
+	f := release.NewFetcher(src, cache, opts.Release)
+	pc, err := release.CheckPublished(ctx, src, f, release.CheckOptions{Manifests: s.Published.Checksums, Keyring: s.Published.Keyring})
+	if err != nil {
+		return nil, err
+	}
+	listing, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	isManifest := map[string]bool{}
+	for _, m := range pc.Manifests {
+		isManifest[m.Name] = true
+	}
+	checks := map[string]release.AssetCheck{}
+	for _, a := range pc.Assets {
+		checks[a.Name] = a
+	}
+	p := &published{check: pc, files: map[string]publishedFile{}}
+	for _, a := range listing.Assets {
+		if isManifest[a.Name] || release.IsManifestName(a.Name) || isSignature(a.Name) {
+			continue
+		}
+		chk, ok := checks[a.Name]
+		if !ok {
+			return nil, fmt.Errorf("published file %s was listed but not checked", a.Name)
+		}
+		d, err := f.Fetch(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if d.SHA256 != chk.SHA256 {
+			return nil, fmt.Errorf("published file %s changed while it was being verified (sha256 %s, then %s)", a.Name, chk.SHA256, d.SHA256)
+		}
+		p.files[a.Name] = publishedFile{check: chk, path: d.Path}
+		p.names = append(p.names, a.Name)
+	}
+	return p, nil
+}
+
+// isSignature: detached signatures are evidence about files, not files to
+// rebuild.
+func isSignature(name string) bool {
+	for _, ext := range []string{".asc", ".sig", ".minisig", ".sigstore", ".pem", ".intoto.jsonl"} {
+		if strings.HasSuffix(strings.ToLower(name), ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *published) summary() report.Published {
+	out := report.Published{Source: p.check.Source, Tag: p.check.Tag, Manifests: []report.Manifest{}, Files: []report.File{}}
+	for _, m := range p.check.Manifests {
+		signed := ""
+		switch sig := m.Signature; {
+		case sig.Signed && sig.Checked && sig.Valid:
+			signed = "good"
+		case sig.Signed && sig.Checked:
+			signed = "bad"
+		case sig.Signed:
+			signed = "unchecked"
+		}
+		out.Manifests = append(out.Manifests, report.Manifest{Name: m.Name, Layout: string(m.Layout), Checksums: m.Checksums, Signed: signed})
+	}
+	for _, a := range p.check.Assets {
+		out.Files = append(out.Files, report.File{Name: a.Name, URL: a.URL, Size: a.Size, SHA256: a.SHA256})
+	}
+	return out
+}
+
+// match finds the published file for a rebuilt artifact: the same name,
+// or else the only published file with that base name (Garage publishes
+// _releases/<tag>/<triple>/garage; the rebuild's output is flat).
+func (p *published) match(name string) (string, bool) {
+	if _, ok := p.files[name]; ok {
+		return name, true
+	}
+	found := ""
+	for _, n := range p.names {
+		if path.Base(n) == name {
+			if found != "" {
+				return "", false // ambiguous: say missing rather than guess
+			}
+			found = n
+		}
+	}
+	return found, found != ""
+}

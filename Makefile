@@ -40,6 +40,7 @@ bench: deps
 	bash bench/normalize.sh
 	bash bench/diff.sh
 	bash bench/sums.sh
+	bash bench/rebuild.sh
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 # Runs every fuzz target for FUZZTIME each (e.g. make fuzz FUZZTIME=10m).

@@ -2,7 +2,6 @@ package rebuild
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,24 +117,10 @@ func (e *rebuildEnv) directRun(b *testing.B, runtime string) time.Duration {
 }
 
 // prepareBundleForBench does what runc.Run does before `runc run`: unpack
-// the root filesystem and write the config.
+// the root filesystem, create the mountpoints and write the config.
 func prepareBundleForBench(ctx context.Context, rt Runtime, spec *RunSpec) (string, error) {
-	rootfs, bundle := filepath.Join(spec.ScratchDir, "rootfs"), filepath.Join(spec.ScratchDir, "bundle")
-	for _, d := range []string{rootfs, bundle, filepath.Join(spec.ScratchDir, "state")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return "", err
-		}
-	}
-	if _, err := unpackRootfs(ctx, spec.Image.Image, rootfs, rt.(*runc).limits); err != nil {
+	if err := os.MkdirAll(filepath.Join(spec.ScratchDir, "state"), 0o700); err != nil {
 		return "", err
 	}
-	cfg, err := runcConfig(spec, rootfs)
-	if err != nil {
-		return "", err
-	}
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		return "", err
-	}
-	return bundle, os.WriteFile(filepath.Join(bundle, "config.json"), raw, 0o600)
+	return rt.(*runc).prepareBundle(ctx, spec, spec.ScratchDir)
 }

@@ -2,7 +2,8 @@
 // source at a tag, pulls the pinned base image, runs the build and collects the
 // artifacts with their provenance.
 //
-// Two stages exist so far. [CheckoutSource] clones the repository with the
+// [Rebuild] runs the whole stage; its parts are usable alone.
+// [CheckoutSource] clones the repository with the
 // git CLI into a fresh work directory, fetches only the release tag, refuses
 // a tag that does not point at the expected commit ([ErrCommitMismatch]),
 // records tag, commit and tree, takes SOURCE_DATE_EPOCH from the commit's
@@ -18,6 +19,21 @@
 // image layout under the user cache directory. A later pull of the same
 // pinned digest is served from the cache, re-verified, without contacting any
 // registry.
+//
+// A [Runtime] runs the build: docker and podman through their CLIs
+// ([NewDocker], [NewPodman]; the verified image is streamed to the engine
+// with load, never pulled by it), or runc without a daemon ([NewRunc]: the
+// layers are unpacked by reproof, confined to the root filesystem, and an
+// OCI runtime config is written). Every runtime runs the build as an
+// unprivileged UID/GID with a passwd entry, no capabilities, no new
+// privileges, the image read-only, tmpfs /tmp and HOME, the checkout the
+// only writable host path, and no network but loopback unless asked; a
+// cancelled context or the timeout stops and removes the container.
+// [Rebuild] then copies the artifacts out of the checkout through an
+// os.Root (a symlink cannot point it outside), and writes SHA256SUMS,
+// SHA512SUMS, a capped build log and an in-toto SLSA provenance record
+// ([Provenance]) into an output directory that appears complete or not at
+// all.
 //
 // The package is strict about:
 //

@@ -361,12 +361,14 @@ var verifyFixtures = []struct {
 	{"error", errorVerification},
 }
 
-// fixtureAttestationOptions cites a spec file and the rebuild's provenance.
-func fixtureAttestationOptions() AttestationOptions {
+// fixtureAttestationOptions cites the spec file at the tag and the
+// rebuild's provenance.
+func fixtureAttestationOptions(v *Verification) AttestationOptions {
 	return AttestationOptions{
-		Policy: ResourceDescriptor{Name: "reproof.toml", URI: "https://github.com/status-im/nimbus-eth2/blob/v24.1.0/reproof.toml",
-			Digest: map[string]string{"sha256": sha256Hex("spec")}},
+		Policy: ResourceDescriptor{Name: "reproof.toml",
+			URI:    strings.TrimSuffix(v.Source.Repo, ".git") + "/blob/" + v.Source.Tag + "/reproof.toml",
+			Digest: map[string]string{"sha256": sha256Hex("spec:" + v.Source.Repo)}},
 		InputAttestations: []ResourceDescriptor{{Name: "provenance.intoto.json",
-			Digest: map[string]string{"sha256": sha256Hex("provenance")}}},
+			Digest: map[string]string{"sha256": sha256Hex("provenance:" + v.Source.Repo)}}},
 	}
 }

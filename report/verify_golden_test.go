@@ -19,7 +19,7 @@ var verifyRenderers = []struct {
 	{"html", func(b *bytes.Buffer, v *Verification) error { return VerifyHTML(b, v) }},
 	{"json", func(b *bytes.Buffer, v *Verification) error { return VerifyJSON(b, v) }},
 	{"intoto.jsonl", func(b *bytes.Buffer, v *Verification) error {
-		return VerifyAttestation(b, v, fixtureAttestationOptions())
+		return VerifyAttestation(b, v, fixtureAttestationOptions(v))
 	}},
 }
 

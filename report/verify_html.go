@@ -43,7 +43,7 @@ type verifyPage struct {
 	Title, Verdict, VerdictClass, Reason, Exit, Counts string
 	Timestamp, Reproof                                 string
 	Warnings                                           []string
-	Error                                              string
+	Error, ErrorTitle                                  string
 	Log                                                []string
 	LogSummary                                         string
 	Inputs                                             []verifyRow
@@ -75,14 +75,15 @@ type verifyRule struct {
 
 type verifyArtifact struct {
 	ID, Name, Status, Class, Detail, ComparedBy string
-	RebuiltShort, PublishedShort               string
-	Open                                       bool
-	Sides                                      []verifySide
-	Checksums                                  []verifyChecksum
-	Incomplete                                 []string
-	Normalizations                             []verifyNormalization
-	DiffTitle, Legend                          string
-	Groups                                     []htmlGroup
+	ComparedByLong                              string
+	RebuiltShort, PublishedShort                string
+	Open                                        bool
+	Sides                                       []verifySide
+	Checksums                                   []verifyChecksum
+	Incomplete                                  []string
+	Normalizations                              []verifyNormalization
+	DiffTitle, Legend                           string
+	Groups                                      []htmlGroup
 }
 
 type verifySide struct {
@@ -121,6 +122,10 @@ func verifyPageOf(v *Verification) verifyPage {
 		page.Log = append(page.Log, visible(l, true))
 	}
 	page.LogSummary = "Build log (last " + plural(len(page.Log), "line", "lines") + ")"
+	page.ErrorTitle = "Error"
+	if v.Verdict == VerdictBuildFailed {
+		page.ErrorTitle = "Build failed"
+	}
 
 	row := func(rows *[]verifyRow, key, value string, mono bool) {
 		*rows = append(*rows, verifyRow{Key: key, Value: value, Mono: mono && value != "(none)"})
@@ -219,6 +224,7 @@ func verifyArtifactOf(i int, a Artifact) verifyArtifact {
 		Class:          artifactClass(a.Status),
 		Detail:         text(a.Detail),
 		ComparedBy:     orDash(text(a.ComparedBy)),
+		ComparedByLong: comparedByLong(a.ComparedBy),
 		RebuiltShort:   shortHash(sha256Of(a.Rebuilt)),
 		PublishedShort: shortHash(sha256Of(a.Published)),
 		Open:           a.Status != StatusIdentical && a.Status != StatusSkipped && a.Status != StatusExtra,

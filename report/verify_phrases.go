@@ -165,6 +165,21 @@ func comparedBy(s string) string {
 	return visible(s, false)
 }
 
+// comparedByLong explains how an artifact was compared; "" when it was not.
+func comparedByLong(s string) string {
+	switch s {
+	case "":
+		return ""
+	case "bytes":
+		return "bytes: the two files, byte for byte"
+	case "normalized":
+		return "normalized content: both files rewritten with the allowed normalize passes, then compared byte for byte"
+	case "members":
+		return "members: the members a member rule names, by the SHA-256 of their content"
+	}
+	return visible(s, false)
+}
+
 // sourceLine is "REPO @ TAG" with the commit when known.
 func sourceLine(s SourceInfo) string {
 	line := orNone(visible(s.Repo, false)) + " @ " + orNone(visible(s.Tag, false))

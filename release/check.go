@@ -67,10 +67,13 @@ type PublishedCheck struct {
 	Unmatched []Checksum `json:"unmatched,omitempty"`
 }
 
+// BodyManifest names the release description among CheckOptions.Manifests.
+const BodyManifest = "body"
+
 // CheckOptions configure CheckPublished.
 type CheckOptions struct {
-	// Manifests names the manifests to use: assets of the release, or
-	// local files. Empty: every asset that looks like a manifest, and the
+	// Manifests names the manifests to use: assets of the release,
+	// BodyManifest for the release description, or local files. Empty: every asset that looks like a manifest, and the
 	// release body when it has checksum blocks.
 	Manifests []string
 	// Keyring, when set, checks clear-signed manifests with gpgv.
@@ -140,6 +143,18 @@ func CheckPublished(ctx context.Context, src Source, f *Fetcher, opts CheckOptio
 	}
 	if len(opts.Manifests) > 0 {
 		for _, name := range opts.Manifests {
+			if name == BodyManifest {
+				// The release description, named by the spec's "body".
+				if strings.TrimSpace(listing.Body) == "" {
+					return nil, fmt.Errorf("checksums %q: %s has no release description", name, listing.Source)
+				}
+				m, err := ParseManifest(listing.BodyName, []byte(listing.Body))
+				if err != nil {
+					return nil, err
+				}
+				addManifest(m, listing.BodyName)
+				continue
+			}
 			a, ok := byName[name]
 			if err := load(name, a, ok); err != nil {
 				return nil, err

@@ -16,7 +16,7 @@ const (
 	VerifierID = "https://github.com/reproof/reproof"
 	// DefaultPolicyURI names reproof's verification policy when no spec
 	// file URI is given: docs/report-json.md says what PASSED means.
-	DefaultPolicyURI = "https://github.com/reproof/reproof/blob/main/docs/report-json.md#policy"
+	DefaultPolicyURI = "https://github.com/reproof/reproof/blob/main/docs/report-json.md#what-passed-means"
 	// VSAExtension is the key of reproof's own field in the predicate (a
 	// URI, as the VSA parsing rules require of extension fields).
 	VSAExtension = "https://github.com/reproof/reproof/blob/main/docs/report-json.md#extension"
@@ -86,11 +86,15 @@ func VerifyAttestation(w io.Writer, v *Verification, opts AttestationOptions) er
 	}
 	for i, in := range opts.InputAttestations {
 		if len(in.Digest) == 0 {
-			return fmt.Errorf("report: input attestation %d (%q) has no digest", i+1, in.URI+in.Name)
+			name := in.URI
+			if name == "" {
+				name = in.Name
+			}
+			return fmt.Errorf("report: input attestation %d (%q) has no digest", i+1, name)
 		}
 	}
 	bw := bufio.NewWriter(w)
-	for _, st := range statements(v, opts) {
+	for _, st := range vsaStatements(v, opts) {
 		line, err := json.Marshal(st)
 		if err != nil {
 			return fmt.Errorf("report: encoding attestation: %w", err)
@@ -101,14 +105,14 @@ func VerifyAttestation(w io.Writer, v *Verification, opts AttestationOptions) er
 	return bw.Flush()
 }
 
-type statement struct {
+type vsaStatement struct {
 	Type          string       `json:"_type"`
-	Subject       []subject    `json:"subject"`
+	Subject       []vsaSubject `json:"subject"`
 	PredicateType string       `json:"predicateType"`
 	Predicate     vsaPredicate `json:"predicate"`
 }
 
-type subject struct {
+type vsaSubject struct {
 	Name   string            `json:"name"`
 	Digest map[string]string `json:"digest"`
 }
@@ -172,7 +176,7 @@ type vsaPublished struct {
 	Source string `json:"source"`
 }
 
-func statements(v *Verification, opts AttestationOptions) []statement {
+func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 	policy := opts.Policy
 	if policy.URI == "" {
 		policy.URI = DefaultPolicyURI
@@ -181,7 +185,7 @@ func statements(v *Verification, opts AttestationOptions) []statement {
 	if v.Reproof != "" {
 		version = map[string]string{"reproof": v.Reproof}
 	}
-	base := func(name string, digest map[string]string, uri string, ext vsaExtension, passed bool, level string) statement {
+	base := func(name string, digest map[string]string, uri string, ext vsaExtension, passed bool, level string) vsaStatement {
 		result, levels := "FAILED", []string{LevelFailed}
 		if passed {
 			result, levels = "PASSED", []string{level}
@@ -191,9 +195,9 @@ func statements(v *Verification, opts AttestationOptions) []statement {
 		ext.Image = vsaImage{Ref: v.Environment.Image, Digest: v.Environment.ImageDigest, Platform: v.Environment.Platform}
 		ext.Verdict, ext.Reason = v.Verdict, v.Reason
 		ext.Published = vsaPublished{Source: v.Published.Source}
-		return statement{
+		return vsaStatement{
 			Type:          InTotoStatementType,
-			Subject:       []subject{{Name: name, Digest: digest}},
+			Subject:       []vsaSubject{{Name: name, Digest: digest}},
 			PredicateType: VSAPredicateType,
 			Predicate: vsaPredicate{
 				Verifier:           vsaVerifier{ID: VerifierID, Version: version},
@@ -210,7 +214,7 @@ func statements(v *Verification, opts AttestationOptions) []statement {
 		}
 	}
 
-	var out []statement
+	var out []vsaStatement
 	for _, a := range v.Artifacts {
 		p := a.Published
 		if p == nil || p.SHA256 == "" {

@@ -82,7 +82,7 @@ func decodeBundle(t *testing.T, raw []byte) []decodedStatement {
 // equality was computed and the policy accepts it.
 func TestVerifyAttestation(t *testing.T) {
 	type want struct {
-		subject, result, level string
+		vsaSubject, result, level string
 	}
 	cases := []struct {
 		name   string
@@ -140,17 +140,17 @@ func TestVerifyAttestation(t *testing.T) {
 				if st.Type != "https://in-toto.io/Statement/v1" || st.PredicateType != "https://slsa.dev/verification_summary/v1" {
 					t.Errorf("statement %d: _type %q, predicateType %q", i, st.Type, st.PredicateType)
 				}
-				if len(st.Subject) != 1 || st.Subject[0].Name != w.subject {
-					t.Fatalf("statement %d: subject %+v, want %q", i, st.Subject, w.subject)
+				if len(st.Subject) != 1 || st.Subject[0].Name != w.vsaSubject {
+					t.Fatalf("statement %d: subject %+v, want %q", i, st.Subject, w.vsaSubject)
 				}
-				if f := published[w.subject]; st.Subject[0].Digest["sha256"] != f.SHA256 || f.SHA256 == "" {
+				if f := published[w.vsaSubject]; st.Subject[0].Digest["sha256"] != f.SHA256 || f.SHA256 == "" {
 					t.Errorf("statement %d: subject sha256 %q, want the published file's %q", i, st.Subject[0].Digest["sha256"], f.SHA256)
 				}
-				if f := published[w.subject]; p.ResourceURI != f.URL {
+				if f := published[w.vsaSubject]; p.ResourceURI != f.URL {
 					t.Errorf("statement %d: resourceUri %q, want %q", i, p.ResourceURI, f.URL)
 				}
 				if p.VerificationResult != w.result || !reflect.DeepEqual(p.VerifiedLevels, []string{w.level}) {
-					t.Errorf("statement %d (%s): %s %q, want %s %q", i, w.subject, p.VerificationResult, p.VerifiedLevels, w.result, w.level)
+					t.Errorf("statement %d (%s): %s %q, want %s %q", i, w.vsaSubject, p.VerificationResult, p.VerifiedLevels, w.result, w.level)
 				}
 				for _, l := range p.VerifiedLevels {
 					if strings.HasPrefix(l, "SLSA_") {

@@ -11,8 +11,8 @@ import (
 // the seed projects' releases. Every list is in the order reproof verify
 // gives it (artifacts sorted by name, differences in report order).
 
-// hexOf makes a digest-shaped string of n hex digits from a seed.
-func hexOf(seed string, n int) string {
+// fixtureHex makes a digest-shaped string of n hex digits from a seed.
+func fixtureHex(seed string, n int) string {
 	const digits = "0123456789abcdef"
 	var b strings.Builder
 	h := uint32(2166136261)
@@ -26,8 +26,8 @@ func hexOf(seed string, n int) string {
 	return b.String()
 }
 
-func sha256Hex(seed string) string { return hexOf("sha256:"+seed, 64) }
-func sha512Hex(seed string) string { return hexOf("sha512:"+seed, 128) }
+func fixtureSHA256(seed string) string { return fixtureHex("sha256:"+seed, 64) }
+func fixtureSHA512(seed string) string { return fixtureHex("sha512:"+seed, 128) }
 
 const (
 	verifyTimestamp = "2024-05-01T12:00:00Z"
@@ -39,15 +39,15 @@ var allPasses = []string{
 	"gzip-header", "zip-order", "zip-time", "zip-extra", "ar-header",
 }
 
-func digestOf(name, url string, size int64, seed string) *FileDigest {
-	return &FileDigest{Name: name, URL: url, Size: size, SHA256: sha256Hex(seed), SHA512: sha512Hex(seed)}
+func fixtureDigest(name, url string, size int64, seed string) *FileDigest {
+	return &FileDigest{Name: name, URL: url, Size: size, SHA256: fixtureSHA256(seed), SHA512: fixtureSHA512(seed)}
 }
 
 // lixEnvironment is a pinned image on the loopback registry.
 func lixEnvironment() Environment {
 	return Environment{
-		Image:          "127.0.0.1:5000/reproof/lix-builder@sha256:" + sha256Hex("lix-image"),
-		ImageDigest:    "sha256:" + sha256Hex("lix-image"),
+		Image:          "127.0.0.1:5000/reproof/lix-builder@sha256:" + fixtureSHA256("lix-image"),
+		ImageDigest:    "sha256:" + fixtureSHA256("lix-image"),
 		Platform:       "linux/amd64",
 		Runtime:        "docker",
 		RuntimeVersion: "20.10.24+dfsg1",
@@ -60,8 +60,8 @@ func lixEnvironment() Environment {
 // binary tarball each identical to the published one, bare-hex sidecars.
 func reproducibleVerification() *Verification {
 	const rel = "https://releases.example.org/lix/lix-2.91.1/"
-	src := digestOf("lix-2.91.1.tar.gz", rel+"lix-2.91.1.tar.gz", 3187205, "lix-src")
-	bin := digestOf("lix-2.91.1-x86_64-linux.tar.xz", rel+"lix-2.91.1-x86_64-linux.tar.xz", 24117248, "lix-bin")
+	src := fixtureDigest("lix-2.91.1.tar.gz", rel+"lix-2.91.1.tar.gz", 3187205, "lix-src")
+	bin := fixtureDigest("lix-2.91.1-x86_64-linux.tar.xz", rel+"lix-2.91.1-x86_64-linux.tar.xz", 24117248, "lix-bin")
 	rebuilt := func(d *FileDigest) *FileDigest { c := *d; c.URL = ""; return &c }
 	return &Verification{
 		Schema:    VerifySchema,
@@ -71,7 +71,7 @@ func reproducibleVerification() *Verification {
 		Reproof:   verifyVersion,
 		Source: SourceInfo{
 			Repo: "https://git.example.org/lix-project/lix.git", Tag: "2.91.1",
-			Commit: hexOf("lix-commit", 40), Tree: hexOf("lix-tree", 40), SourceDateEpoch: 1727438400,
+			Commit: fixtureHex("lix-commit", 40), Tree: fixtureHex("lix-tree", 40), SourceDateEpoch: 1727438400,
 		},
 		Environment: lixEnvironment(),
 		Published: Published{
@@ -82,9 +82,9 @@ func reproducibleVerification() *Verification {
 			},
 			Files: []File{
 				{Name: bin.Name, URL: bin.URL, Size: bin.Size, SHA256: bin.SHA256},
-				{Name: "lix-2.91.1-x86_64-linux.tar.xz.sha256", URL: rel + "lix-2.91.1-x86_64-linux.tar.xz.sha256", Size: 64, SHA256: sha256Hex("lix-bin-sidecar")},
+				{Name: "lix-2.91.1-x86_64-linux.tar.xz.sha256", URL: rel + "lix-2.91.1-x86_64-linux.tar.xz.sha256", Size: 64, SHA256: fixtureSHA256("lix-bin-sidecar")},
 				{Name: src.Name, URL: src.URL, Size: src.Size, SHA256: src.SHA256},
-				{Name: "lix-2.91.1.tar.gz.sha256", URL: rel + "lix-2.91.1.tar.gz.sha256", Size: 65, SHA256: sha256Hex("lix-src-sidecar")},
+				{Name: "lix-2.91.1.tar.gz.sha256", URL: rel + "lix-2.91.1.tar.gz.sha256", Size: 65, SHA256: fixtureSHA256("lix-src-sidecar")},
 			},
 		},
 		Policy: Policy{Passes: allPasses},
@@ -109,9 +109,9 @@ func reproducibleVerification() *Verification {
 // not reproducible; the image pulled by tag.
 func normalizedVerification() *Verification {
 	const rel = "https://gitlab.example.org/archlinux/archlinux-docker/-/releases/v20240101.0.12345/downloads/"
-	base := digestOf("base-20240101.0.12345.tar.zst", rel+"base-20240101.0.12345.tar.zst", 145227776, "arch-base")
-	rebuiltBase := digestOf("base-20240101.0.12345.tar.zst", "", 145227903, "arch-base-rebuilt")
-	devel := digestOf("base-devel-20240101.0.12345.tar.zst", rel+"base-devel-20240101.0.12345.tar.zst", 260046848, "arch-devel")
+	base := fixtureDigest("base-20240101.0.12345.tar.zst", rel+"base-20240101.0.12345.tar.zst", 145227776, "arch-base")
+	rebuiltBase := fixtureDigest("base-20240101.0.12345.tar.zst", "", 145227903, "arch-base-rebuilt")
+	devel := fixtureDigest("base-devel-20240101.0.12345.tar.zst", rel+"base-devel-20240101.0.12345.tar.zst", 260046848, "arch-devel")
 
 	var diffs []compare.Difference
 	diffs = append(diffs, compare.Difference{Path: "", Kind: compare.KindOrder, Detail: "12802 entries in a different order"})
@@ -126,7 +126,7 @@ func normalizedVerification() *Verification {
 	inReportOrder(diffs)
 
 	env := Environment{
-		Image: "127.0.0.1:5000/reproof/archlinux-builder:latest", ImageDigest: "sha256:" + sha256Hex("arch-image"),
+		Image: "127.0.0.1:5000/reproof/archlinux-builder:latest", ImageDigest: "sha256:" + fixtureSHA256("arch-image"),
 		Platform: "linux/amd64", Runtime: "runc", RuntimeVersion: "1.1.5+ds1", User: "1000:1000",
 		Command: []string{"/bin/sh", "-c", "make rootfs GROUP=base && zstd --long -T0 -8 output/base.tar"}, Unpinned: true,
 	}
@@ -138,7 +138,7 @@ func normalizedVerification() *Verification {
 		Reproof:   verifyVersion,
 		Source: SourceInfo{
 			Repo: "https://gitlab.example.org/archlinux/archlinux-docker.git", Tag: "v20240101.0.12345",
-			Commit: hexOf("arch-commit", 40), Tree: hexOf("arch-tree", 40), SourceDateEpoch: 1704067200,
+			Commit: fixtureHex("arch-commit", 40), Tree: fixtureHex("arch-tree", 40), SourceDateEpoch: 1704067200,
 		},
 		Environment: env,
 		Published: Published{
@@ -149,9 +149,9 @@ func normalizedVerification() *Verification {
 			},
 			Files: []File{
 				{Name: base.Name, URL: base.URL, Size: base.Size, SHA256: base.SHA256},
-				{Name: "base-20240101.0.12345.tar.zst.SHA256", URL: rel + "base-20240101.0.12345.tar.zst.SHA256", Size: 96, SHA256: sha256Hex("arch-base-sidecar")},
+				{Name: "base-20240101.0.12345.tar.zst.SHA256", URL: rel + "base-20240101.0.12345.tar.zst.SHA256", Size: 96, SHA256: fixtureSHA256("arch-base-sidecar")},
 				{Name: devel.Name, URL: devel.URL, Size: devel.Size, SHA256: devel.SHA256},
-				{Name: "base-devel-20240101.0.12345.tar.zst.SHA256", URL: rel + "base-devel-20240101.0.12345.tar.zst.SHA256", Size: 102, SHA256: sha256Hex("arch-devel-sidecar")},
+				{Name: "base-devel-20240101.0.12345.tar.zst.SHA256", URL: rel + "base-devel-20240101.0.12345.tar.zst.SHA256", Size: 102, SHA256: fixtureSHA256("arch-devel-sidecar")},
 			},
 		},
 		Policy: Policy{
@@ -181,7 +181,7 @@ func normalizedVerification() *Verification {
 			},
 		},
 		Warnings: []string{
-			"the image 127.0.0.1:5000/reproof/archlinux-builder:latest was not pinned by digest; it resolved to sha256:" + sha256Hex("arch-image"),
+			"the image 127.0.0.1:5000/reproof/archlinux-builder:latest was not pinned by digest; it resolved to sha256:" + fixtureSHA256("arch-image"),
 		},
 	}
 }
@@ -211,8 +211,8 @@ func notReproducibleVerification() *Verification {
 			"+00001a40: 726f 6f74 406c 6f63 616c 686f 7374 0000  root@localhost..\n",
 	}
 	sum := &compare.ContentDiff{Format: "text", Unified: "@@ -1 +1 @@\n" +
-		"-" + sha512Hex("nbn-published") + "  nimbus_beacon_node\n" +
-		"+" + sha512Hex("nbn-rebuilt") + "  nimbus_beacon_node\n"}
+		"-" + fixtureSHA512("nbn-published") + "  nimbus_beacon_node\n" +
+		"+" + fixtureSHA512("nbn-rebuilt") + "  nimbus_beacon_node\n"}
 	diffs := []compare.Difference{
 		{Path: "", Kind: compare.KindOrder, Detail: "4 entries in a different order"},
 		{Path: "build/nimbus_beacon_node", Kind: compare.KindContent, Detail: "43,515,904 bytes, content differs", Diff: elf},
@@ -224,9 +224,9 @@ func notReproducibleVerification() *Verification {
 	}
 	inReportOrder(diffs)
 
-	pubAmd64 := digestOf(amd64, rel+amd64, 20983040, "nimbus-amd64")
-	pubArm64 := digestOf(arm64, rel+arm64, 19922944, "nimbus-arm64")
-	pubWin := digestOf(win, rel+win, 22020096, "nimbus-win")
+	pubAmd64 := fixtureDigest(amd64, rel+amd64, 20983040, "nimbus-amd64")
+	pubArm64 := fixtureDigest(arm64, rel+arm64, 19922944, "nimbus-arm64")
+	pubWin := fixtureDigest(win, rel+win, 22020096, "nimbus-win")
 	notes := "release notes (## SHA512 checksums)"
 	return &Verification{
 		Schema:    VerifySchema,
@@ -236,11 +236,11 @@ func notReproducibleVerification() *Verification {
 		Reproof:   verifyVersion,
 		Source: SourceInfo{
 			Repo: "https://github.com/status-im/nimbus-eth2.git", Tag: "v24.1.0",
-			Commit: "1a2b3c4d" + hexOf("nimbus-commit", 32), Tree: hexOf("nimbus-tree", 40), SourceDateEpoch: 1704873600,
+			Commit: "1a2b3c4d" + fixtureHex("nimbus-commit", 32), Tree: fixtureHex("nimbus-tree", 40), SourceDateEpoch: 1704873600,
 		},
 		Environment: Environment{
-			Image:       "127.0.0.1:5000/reproof/nimbus-builder:24.1.0@sha256:" + sha256Hex("nimbus-image"),
-			ImageDigest: "sha256:" + sha256Hex("nimbus-image"), Platform: "linux/amd64",
+			Image:       "127.0.0.1:5000/reproof/nimbus-builder:24.1.0@sha256:" + fixtureSHA256("nimbus-image"),
+			ImageDigest: "sha256:" + fixtureSHA256("nimbus-image"), Platform: "linux/amd64",
 			Runtime: "docker", RuntimeVersion: "20.10.24+dfsg1", User: "1000:1000",
 			Command: []string{"make", "dist-amd64", "dist-arm64"},
 		},
@@ -261,22 +261,22 @@ func notReproducibleVerification() *Verification {
 		Artifacts: []Artifact{
 			{
 				Name: hostileArtifact, Status: StatusExtra, Detail: "rebuilt, not published",
-				Rebuilt: &FileDigest{Name: hostileArtifact, Size: 61, SHA256: sha256Hex("hostile")},
+				Rebuilt: &FileDigest{Name: hostileArtifact, Size: 61, SHA256: fixtureSHA256("hostile")},
 			},
 			{
 				Name: amd64, Status: StatusDifferent,
 				Detail:  "2 of 2 members differ in content: build/nimbus_beacon_node, build/nimbus_beacon_node.sha512sum",
-				Rebuilt: digestOf(amd64, "", 20983552, "nimbus-amd64-rebuilt"), Published: pubAmd64, ComparedBy: "members",
+				Rebuilt: fixtureDigest(amd64, "", 20983552, "nimbus-amd64-rebuilt"), Published: pubAmd64, ComparedBy: "members",
 				Checksums: []Checksum{{Manifest: notes, Name: "nimbus_beacon_node", Algorithm: "sha512",
-					Expected: sha512Hex("nbn-published"), Computed: sha512Hex("nbn-published"), Match: true}},
+					Expected: fixtureSHA512("nbn-published"), Computed: fixtureSHA512("nbn-published"), Match: true}},
 				Differences: diffs,
 			},
 			{
 				Name: arm64, Status: StatusChecksumMismatch,
 				Detail:  "the release notes' SHA-512 of nimbus_beacon_node (# Linux ARM64) is not that of build/nimbus_beacon_node in the published archive",
-				Rebuilt: digestOf(arm64, "", 19922944, "nimbus-arm64"), Published: pubArm64, ComparedBy: "members",
+				Rebuilt: fixtureDigest(arm64, "", 19922944, "nimbus-arm64"), Published: pubArm64, ComparedBy: "members",
 				Checksums: []Checksum{{Manifest: notes, Name: "nimbus_beacon_node", Algorithm: "sha512",
-					Expected: sha512Hex("arm64-notes"), Computed: sha512Hex("arm64-archive"), Match: false}},
+					Expected: fixtureSHA512("arm64-notes"), Computed: fixtureSHA512("arm64-archive"), Match: false}},
 			},
 			{
 				Name: win, Status: StatusMissing, Detail: "published, not rebuilt: no artifact of the build matches", Published: pubWin,
@@ -300,11 +300,11 @@ func buildFailedVerification() *Verification {
 		Reproof:   verifyVersion,
 		Source: SourceInfo{
 			Repo: "https://git.example.org/Deuxfleurs/garage.git", Tag: "v1.0.1",
-			Commit: hexOf("garage-commit", 40), Tree: hexOf("garage-tree", 40), SourceDateEpoch: 1728043200,
+			Commit: fixtureHex("garage-commit", 40), Tree: fixtureHex("garage-tree", 40), SourceDateEpoch: 1728043200,
 		},
 		Environment: Environment{
-			Image:       "127.0.0.1:5000/reproof/garage-builder@sha256:" + sha256Hex("garage-image"),
-			ImageDigest: "sha256:" + sha256Hex("garage-image"), Platform: "linux/amd64",
+			Image:       "127.0.0.1:5000/reproof/garage-builder@sha256:" + fixtureSHA256("garage-image"),
+			ImageDigest: "sha256:" + fixtureSHA256("garage-image"), Platform: "linux/amd64",
 			Runtime: "docker", RuntimeVersion: "20.10.24+dfsg1", User: "1000:1000",
 			Command: []string{"cargo", "build", "--release", "--offline", "--target", "x86_64-unknown-linux-musl"},
 		},
@@ -312,8 +312,8 @@ func buildFailedVerification() *Verification {
 			Source:    "https://garagehq.example.org/_releases.json",
 			Manifests: []Manifest{},
 			Files: []File{
-				{Name: "x86_64-unknown-linux-musl/garage", URL: rel + "x86_64-unknown-linux-musl/garage", Size: 30408704, SHA256: sha256Hex("garage-amd64")},
-				{Name: "aarch64-unknown-linux-musl/garage", URL: rel + "aarch64-unknown-linux-musl/garage", Size: 28311552, SHA256: sha256Hex("garage-arm64")},
+				{Name: "x86_64-unknown-linux-musl/garage", URL: rel + "x86_64-unknown-linux-musl/garage", Size: 30408704, SHA256: fixtureSHA256("garage-amd64")},
+				{Name: "aarch64-unknown-linux-musl/garage", URL: rel + "aarch64-unknown-linux-musl/garage", Size: 28311552, SHA256: fixtureSHA256("garage-arm64")},
 			},
 		},
 		Policy:    Policy{Passes: []string{}},
@@ -339,7 +339,7 @@ func errorVerification() *Verification {
 	bin := &v.Artifacts[0]
 	bin.Status = StatusError
 	bin.Detail = "the comparison stopped short: more than 100,000 entries (--max-entries)"
-	bin.Rebuilt.SHA256, bin.Rebuilt.SHA512, bin.Rebuilt.Size = sha256Hex("lix-bin-rebuilt"), sha512Hex("lix-bin-rebuilt"), 24117312
+	bin.Rebuilt.SHA256, bin.Rebuilt.SHA512, bin.Rebuilt.Size = fixtureSHA256("lix-bin-rebuilt"), fixtureSHA512("lix-bin-rebuilt"), 24117312
 	bin.ComparedBy = "normalized"
 	bin.Incomplete = []string{"lix-2.91.1-x86_64-linux.tar.xz: more than 100000 entries (--max-entries)"}
 	bin.Differences = []compare.Difference{
@@ -367,8 +367,8 @@ func fixtureAttestationOptions(v *Verification) AttestationOptions {
 	return AttestationOptions{
 		Policy: ResourceDescriptor{Name: "reproof.toml",
 			URI:    strings.TrimSuffix(v.Source.Repo, ".git") + "/blob/" + v.Source.Tag + "/reproof.toml",
-			Digest: map[string]string{"sha256": sha256Hex("spec:" + v.Source.Repo)}},
+			Digest: map[string]string{"sha256": fixtureSHA256("spec:" + v.Source.Repo)}},
 		InputAttestations: []ResourceDescriptor{{Name: "provenance.intoto.json",
-			Digest: map[string]string{"sha256": sha256Hex("provenance:" + v.Source.Repo)}}},
+			Digest: map[string]string{"sha256": fixtureSHA256("provenance:" + v.Source.Repo)}}},
 	}
 }

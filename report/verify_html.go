@@ -113,7 +113,7 @@ func verifyPageOf(v *Verification) verifyPage {
 		Timestamp:    orNone(text(v.Timestamp)),
 		Reproof:      orNone(text(v.Reproof)),
 		Error:        text(v.Error),
-		Passes:       texts(v.Policy.Passes),
+		Passes:       visibleAll(v.Policy.Passes),
 	}
 	for _, w := range v.Warnings {
 		page.Warnings = append(page.Warnings, text(w))
@@ -148,7 +148,7 @@ func verifyPageOf(v *Verification) verifyPage {
 	row(&page.Inputs, "Runtime", rt, false)
 	row(&page.Inputs, "User", orNone(text(e.User)), true)
 	page.Inputs = append(page.Inputs, verifyRow{Key: "Network", Value: networkWord(e.Network), Warn: e.Network})
-	row(&page.Inputs, "Command", commandLine(e.Command), true)
+	row(&page.Inputs, "Command", argvLine(e.Command), true)
 	row(&page.Inputs, "reproof version", orNone(text(v.Reproof)), true)
 	row(&page.Inputs, "Verified at", orNone(text(v.Timestamp)), false)
 
@@ -191,7 +191,7 @@ func verifyPageOf(v *Verification) verifyPage {
 	return page
 }
 
-func texts(ss []string) []string {
+func visibleAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = visible(s, false)
@@ -248,7 +248,7 @@ func verifyArtifactOf(i int, a Artifact) verifyArtifact {
 			Expected: orNone(text(c.Expected)), Computed: orNone(text(c.Computed)),
 		})
 	}
-	va.Incomplete = texts(a.Incomplete)
+	va.Incomplete = visibleAll(a.Incomplete)
 	for _, n := range a.Normalizations {
 		va.Normalizations = append(va.Normalizations, verifyNormalization{
 			Pass: text(n.Pass), Rebuilt: formatInt(n.ChangedRebuilt), Published: formatInt(n.ChangedPublished), Hid: hidTexts(n.Hid),

@@ -21,16 +21,16 @@ func VerifyJSON(w io.Writer, v *Verification) error {
 func jsonVerification(v *Verification) *Verification {
 	c := *v
 	c.Schema = VerifySchema
-	c.Warnings = orEmpty(v.Warnings)
-	c.Environment.Command = orEmpty(v.Environment.Command)
-	c.Published.Manifests = orEmpty(v.Published.Manifests)
-	c.Published.Files = orEmpty(v.Published.Files)
-	c.Policy.Passes = orEmpty(v.Policy.Passes)
+	c.Warnings = emptyIfNil(v.Warnings)
+	c.Environment.Command = emptyIfNil(v.Environment.Command)
+	c.Published.Manifests = emptyIfNil(v.Published.Manifests)
+	c.Published.Files = emptyIfNil(v.Published.Files)
+	c.Policy.Passes = emptyIfNil(v.Policy.Passes)
 	c.Artifacts = make([]Artifact, len(v.Artifacts))
 	for i, a := range v.Artifacts {
 		a.Normalizations = append([]Normalization(nil), a.Normalizations...)
 		for j := range a.Normalizations {
-			a.Normalizations[j].Hid = orEmpty(a.Normalizations[j].Hid)
+			a.Normalizations[j].Hid = emptyIfNil(a.Normalizations[j].Hid)
 		}
 		if len(a.Differences) > 0 {
 			a.Differences = sorted(a.Differences)
@@ -40,9 +40,9 @@ func jsonVerification(v *Verification) *Verification {
 	return &c
 }
 
-// orEmpty returns s, or an empty non-nil slice when s is nil, so that it
+// emptyIfNil returns s, or an empty non-nil slice when s is nil, so that it
 // encodes as [].
-func orEmpty[T any](s []T) []T {
+func emptyIfNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}

@@ -114,17 +114,17 @@ func TestVerifyDocsExamples(t *testing.T) {
 	v := notReproducibleVerification()
 	bundle := renderVerify(t, "intoto.jsonl", v)
 	first, _, _ := bytes.Cut(bundle, []byte("\n"))
-	var statement bytes.Buffer
-	if err := json.Indent(&statement, first, "", "  "); err != nil {
+	var vsaStatement bytes.Buffer
+	if err := json.Indent(&vsaStatement, first, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	statement.WriteByte('\n')
+	vsaStatement.WriteByte('\n')
 	for _, ex := range []struct {
 		path string
 		got  []byte
 	}{
 		{filepath.Join("..", "docs", "examples", "report.json"), renderVerify(t, "json", v)},
-		{filepath.Join("..", "docs", "examples", "attestation.json"), statement.Bytes()},
+		{filepath.Join("..", "docs", "examples", "attestation.json"), vsaStatement.Bytes()},
 	} {
 		if *update {
 			if err := os.MkdirAll(filepath.Dir(ex.path), 0o755); err != nil {

@@ -13,7 +13,7 @@ import (
 // verifyMarkdownDiffBudget bounds the diff text of a verify Markdown
 // report: a pull request comment holds 65,536 characters. Diffs past it are
 // named, not shown; the HTML and JSON reports have them all.
-const verifyMarkdownDiffBudget = 40 << 10
+const verifyMarkdownDiffBudget = 32 << 10
 
 // VerifyMarkdown writes the verification as GitHub-flavoured Markdown for
 // a job summary or a pull request comment: a heading with the verdict, its
@@ -26,7 +26,9 @@ const verifyMarkdownDiffBudget = 40 << 10
 // Names and every other string from the inputs are escaped for where they
 // appear: code spans and escaped prose in Markdown, HTML escaping in the
 // <summary> lines, fences longer than any run of backticks in a diff or
-// log. Diffs stop being shown after about 40 KiB of them.
+// log. To fit a pull request comment, a group lists 100 differences, and
+// diffs stop being shown after 32 KiB of them (the report says how many
+// it left out).
 func VerifyMarkdown(w io.Writer, v *Verification) error {
 	if v == nil {
 		return errNilVerification
@@ -35,11 +37,10 @@ func VerifyMarkdown(w io.Writer, v *Verification) error {
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 
 	p("## reproof verify: %s\n\n", verdictLabel(v.Verdict))
-	p("**%s**", verdictLabel(v.Verdict))
 	if v.Reason != "" {
-		p(": %s", mdText(v.Reason))
+		p("%s\n\n", mdText(sentence(v.Reason)))
 	}
-	p(" (%s). %s.\n\n", mdText(exitLine(v)), mdText(statusCounts(v.Artifacts)))
+	p("**%s**; %s.\n\n", mdText(exitLine(v)), mdText(statusCounts(v.Artifacts)))
 
 	p("| Input | Value |\n|:--|:--|\n")
 	src := mdCodeOrNone(v.Source.Repo) + " at " + mdCodeOrNone(v.Source.Tag)
@@ -97,7 +98,7 @@ func VerifyMarkdown(w io.Writer, v *Verification) error {
 		}
 	}
 
-	if v.Error != "" {
+	if errorNotInReason(v) {
 		p("\n### Error\n\n%s\n", mdText(v.Error))
 	}
 	if lines := diffLines(v.BuildLogTail); len(lines) > 0 {
@@ -244,7 +245,12 @@ func mdVerifyGroup(w *bufio.Writer, g Group, first bool, budget *int) {
 		p("\n")
 	}
 	p("**%s**\n\n", mdText(verifyGroupTitle(g)))
-	for _, d := range g.Differences {
+	leftOut := 0
+	for i, d := range g.Differences {
+		if i == markdownMaxList {
+			p("* … and %s more (the HTML and JSON reports list every one)\n", formatInt(int64(len(g.Differences)-i)))
+			break
+		}
 		p("* %s", mdCode(displayPath(d.Path)))
 		if v := values(d); v != "" {
 			p(": %s", mdText(v))
@@ -253,13 +259,16 @@ func mdVerifyGroup(w *bufio.Writer, g Group, first bool, budget *int) {
 		if d.Diff == nil {
 			continue
 		}
-		size := len(d.Diff.Unified)
-		if size > *budget {
-			p("\n  (diff left out to keep this summary short: the HTML and JSON reports have it)\n\n")
-			continue
+		if size := len(d.Diff.Unified); size <= *budget {
+			*budget -= size
+			mdIndentedDiff(w, d.Diff)
+		} else if d.Diff.Unified != "" {
+			leftOut++
 		}
-		*budget -= size
-		mdIndentedDiff(w, d.Diff)
+	}
+	if leftOut > 0 {
+		p("\n%s left out to keep this summary short: the HTML and JSON reports have them.\n",
+			plural(leftOut, "diff", "diffs"))
 	}
 }
 

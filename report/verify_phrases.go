@@ -180,6 +180,20 @@ func comparedByLong(s string) string {
 	return visible(s, false)
 }
 
+// sentence ends s with a full stop unless it ends with punctuation.
+func sentence(s string) string {
+	if s == "" || strings.ContainsAny(s[len(s)-1:], ".!?") {
+		return s
+	}
+	return s + "."
+}
+
+// errorNotInReason says whether v's error must be shown on its own: it is
+// set, and the reason does not already say it.
+func errorNotInReason(v *Verification) bool {
+	return v.Error != "" && !strings.Contains(v.Reason, v.Error)
+}
+
 // sourceLine is "REPO @ TAG" with the commit when known.
 func sourceLine(s SourceInfo) string {
 	line := orNone(visible(s.Repo, false)) + " @ " + orNone(visible(s.Tag, false))
@@ -208,10 +222,10 @@ func utcTime(sec int64) (string, bool) {
 	if sec < minSec || sec > maxSec {
 		return "", false
 	}
-	days := floorDiv(sec, 86400)
+	days := floorDiv64(sec, 86400)
 	rem := sec - days*86400
 	z := days + 719468
-	era := floorDiv(z, 146097)
+	era := floorDiv64(z, 146097)
 	doe := z - era*146097
 	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
 	y := yoe + era*400
@@ -228,7 +242,7 @@ func utcTime(sec int64) (string, bool) {
 	return fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, rem/3600, rem%3600/60, rem%60), true
 }
 
-func floorDiv(a, b int64) int64 {
+func floorDiv64(a, b int64) int64 {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
 		q--
@@ -276,9 +290,9 @@ func networkWord(on bool) string {
 	return "network off"
 }
 
-// commandLine shows argv as a shell would read it, each word quoted when
+// argvLine shows argv as a shell would read it, each word quoted when
 // it needs to be.
-func commandLine(argv []string) string {
+func argvLine(argv []string) string {
 	if len(argv) == 0 {
 		return "(none)"
 	}

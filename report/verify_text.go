@@ -52,7 +52,7 @@ func VerifyText(w io.Writer, v *Verification, opts TextOptions) error {
 		{"reproof", orNone(visible(v.Reproof, false)) + ", finished " + orNone(visible(v.Timestamp, false))},
 	}
 	for _, r := range rows {
-		t.line("  " + pad(r[0], 10) + r[1])
+		t.line("  " + padCell(r[0], 10) + r[1])
 	}
 
 	if len(v.Warnings) > 0 {
@@ -78,7 +78,7 @@ func VerifyText(w io.Writer, v *Verification, opts TextOptions) error {
 		}
 	}
 
-	if v.Error != "" {
+	if errorNotInReason(v) {
 		t.blank()
 		t.line(t.paint(ansiBold+verdictANSI(v.Verdict), "Error") + ": " + visible(v.Error, false))
 	}
@@ -154,7 +154,7 @@ func joinPadded(cells []string, widths []int, paint func(int, string) string) st
 	for j, c := range cells {
 		padded := c
 		if j < len(cells)-1 {
-			padded = pad(c, widths[j]+2)
+			padded = padCell(c, widths[j]+2)
 		}
 		if paint != nil {
 			trimmed := strings.TrimRight(padded, " ")
@@ -165,8 +165,8 @@ func joinPadded(cells []string, widths []int, paint func(int, string) string) st
 	return b.String()
 }
 
-// pad fills s with spaces to n runes, or adds one space if it is longer.
-func pad(s string, n int) string {
+// padCell fills s with spaces to n runes, or adds one space if it is longer.
+func padCell(s string, n int) string {
 	if k := utf8.RuneCountInString(s); k < n {
 		return s + strings.Repeat(" ", n-k)
 	}

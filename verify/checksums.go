@@ -86,9 +86,13 @@ func (c *comparer) memberChecksums(pub *published) (map[string][]report.Checksum
 
 // memberNamed: a member "build/nimbus_beacon_node" is what a checksum for
 // "nimbus_beacon_node" or "build/nimbus_beacon_node" names.
+//
+// and "nimbus-eth2_Linux_amd64_24.1.0_5fc16b9f/build/nimbus_beacon_node" is
+// what a checksum for "build/nimbus_beacon_node" names (the archive's top
+// directory is not in the body).
 func memberNamed(member, listed string) bool {
 	listed = cleanMember(listed)
-	return member == listed || path.Base(member) == listed
+	return member == listed || path.Base(member) == listed || strings.HasSuffix(member, "/"+listed)
 }
 
 // sectionMatches: every word of the heading appears in the archive's name,

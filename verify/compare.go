@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -60,13 +61,20 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		pubName, ok := pub.match(r.Name)
 		if !ok {
 			a := report.Artifact{Name: r.Name, Rebuilt: rd}
+			// The tagged source builds it and the release does not have
+			// it: the release is not what its source produces.
 			switch skip, skipped := c.spec.SkipFor(r.Name); {
 			case skipped:
 				a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
+			case pub.absent[r.Name] != "":
+				a.Status, a.Detail = report.StatusMissing, "rebuilt, but the release has no such file ("+pub.absent[r.Name]+" answered 404)"
 			case listed[r.Name].Name != "":
 				a.Status, a.Detail = report.StatusMissing, fmt.Sprintf("rebuilt and listed in %s, but not published", listed[r.Name].Source)
 			default:
-				a.Status, a.Detail = report.StatusExtra, "rebuilt, not published"
+				a.Status, a.Detail = report.StatusMissing, "rebuilt, but the release does not publish it"
+				if refs := c.referencedMembers(filepath.Join(rebuiltDir, r.Name), r.Name, pub); len(refs) > 0 {
+					a.Detail += "; the release lists checksums of its members (" + strings.Join(refs, ", ") + ")"
+				}
 			}
 			out = append(out, a)
 			continue
@@ -106,6 +114,36 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		out = append(out, a)
 	}
 	return out, warnings, nil
+}
+
+// referencedMembers names the members of a rebuilt archive that published
+// checksums name (nimbus-eth2's release body lists the binaries inside its
+// tarballs): evidence that the release meant to publish the archive.
+func (c *comparer) referencedMembers(file, name string, pub *published) []string {
+	wanted := map[string][]release.Checksum{}
+	for _, ck := range pub.check.Unmatched {
+		if sectionMatches(ck.Section, name) {
+			wanted[path.Base(ck.Name)] = append(wanted[path.Base(ck.Name)], ck)
+		}
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	found, err := c.scanMembers(file, "rebuilt "+name, wanted)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, fm := range found {
+		for _, cks := range wanted {
+			if memberNamed(fm.path, cks[0].Name) {
+				out = append(out, fm.path)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func publishedDigest(pf publishedFile) *report.FileDigest {
@@ -151,7 +189,9 @@ func (c *comparer) compareOne(a *report.Artifact, rebuilt, published string) err
 		a.Status, a.ComparedBy, a.Detail = report.StatusIdentical, "bytes", "the same bytes"
 		return nil
 	}
-	res, err := compare.Compare(c.ctx, rebuilt, published, compare.Options{TempDir: c.tmp, MaxEntries: c.limits.MaxEntries, MaxBytes: c.limits.MaxBytes, MaxDepth: c.spec.Compare.MaxDepth})
+	// A is the published file, B the rebuilt one: "missing" means
+	// published but not rebuilt, and diffs read published → rebuilt.
+	res, err := compare.Compare(c.ctx, published, rebuilt, compare.Options{TempDir: c.tmp, MaxEntries: c.limits.MaxEntries, MaxBytes: c.limits.MaxBytes, MaxDepth: c.spec.Compare.MaxDepth})
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,12 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/reproof/reproof/release"
@@ -20,6 +22,17 @@ type published struct {
 	// and the like left out), by name, with their local paths.
 	files map[string]publishedFile
 	names []string // sorted
+
+	// byName is set for a source with no listing (a plain HTTP base URL):
+	// the artifacts are asked for by the rebuilt names (fetchNamed).
+	byName  namedSource
+	fetcher *release.Fetcher
+	absent  map[string]string // rebuilt name -> URL that answered 404
+}
+
+// namedSource is a source that can name an asset it does not list.
+type namedSource interface {
+	Asset(name string) release.Asset
 }
 
 type publishedFile struct {
@@ -58,7 +71,10 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 	for _, a := range pc.Assets {
 		checks[a.Name] = a
 	}
-	p := &published{check: pc, files: map[string]publishedFile{}}
+	p := &published{check: pc, files: map[string]publishedFile{}, fetcher: f}
+	if ns, ok := src.(namedSource); ok && len(listing.Assets) == 0 {
+		p.byName = ns
+	}
 	for _, a := range listing.Assets {
 		if isManifest[a.Name] || release.IsManifestName(a.Name) || isSignature(a.Name) {
 			continue
@@ -89,6 +105,33 @@ func isSignature(name string) bool {
 		}
 	}
 	return false
+}
+
+// fetchNamed fetches, from a source without a listing, the published file
+// of each rebuilt artifact name; one the server does not have is simply not
+// published (the artifact is then missing). Nothing published vouches for
+// these files: their digests are computed here.
+func (p *published) fetchNamed(ctx context.Context, names []string) error {
+	for _, name := range names {
+		a := p.byName.Asset(name)
+		d, err := p.fetcher.Fetch(ctx, a)
+		if errors.Is(err, release.ErrNotFound) {
+			if p.absent == nil {
+				p.absent = map[string]string{}
+			}
+			p.absent[name] = a.URL
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		chk := release.AssetCheck{Name: name, URL: a.URL, Status: release.StatusUnlisted, SHA256: d.SHA256, SHA512: d.SHA512, Size: d.Size}
+		p.check.Assets = append(p.check.Assets, chk)
+		p.files[name] = publishedFile{check: chk, path: d.Path}
+		p.names = append(p.names, name)
+	}
+	sort.Strings(p.names)
+	return nil
 }
 
 func (p *published) summary() report.Published {

@@ -136,6 +136,16 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 		return fail(err)
 	}
 
+	if pub.byName != nil {
+		var names []string
+		for _, a := range res.Artifacts {
+			names = append(names, a.Name)
+		}
+		if err := pub.fetchNamed(ctx, names); err != nil {
+			return fail(err)
+		}
+		v.Published = pub.summary()
+	}
 	c := &comparer{
 		ctx: ctx, spec: s, passes: passes, epoch: res.Source.SourceDateEpoch,
 		tmp: work, limits: archive.Limits{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reproof/reproof/archive"
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/rebuild"
 	"github.com/reproof/reproof/release"
 	"github.com/reproof/reproof/report"
 	"github.com/reproof/reproof/spec"
@@ -166,21 +167,30 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	return exitWith(code)
 }
 
-// attestationOptions names the policy the verification applied: the spec
-// file and its digest, when there is one.
+// attestationOptions names the policy the verification applied (the spec
+// file, by name and digest, when there is one) and the rebuild's
+// provenance the verification rests on.
 func attestationOptions(s *spec.Spec) report.AttestationOptions {
-	opts := report.AttestationOptions{}
-	if s.Path == "" {
-		return opts
+	var opts report.AttestationOptions
+	if s.Path != "" {
+		if d, ok := fileDigest(s.Path); ok {
+			opts.Policy = report.ResourceDescriptor{Name: filepath.Base(s.Path), Digest: d}
+		}
 	}
-	data, err := os.ReadFile(s.Path)
+	prov := filepath.Join(s.Build.Out, rebuild.ProvenanceFile)
+	if d, ok := fileDigest(prov); ok {
+		opts.InputAttestations = []report.ResourceDescriptor{{Name: rebuild.ProvenanceFile, Digest: d}}
+	}
+	return opts
+}
+
+func fileDigest(path string) (map[string]string, bool) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return opts
+		return nil, false
 	}
 	sum := sha256.Sum256(data)
-	opts.PolicyURI = filepath.Base(s.Path)
-	opts.PolicyDigest = map[string]string{"sha256": hex.EncodeToString(sum[:])}
-	return opts
+	return map[string]string{"sha256": hex.EncodeToString(sum[:])}, true
 }
 
 // progressWriter is where download progress bars go: stderr, on a

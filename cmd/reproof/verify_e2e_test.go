@@ -1,0 +1,147 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	fx "github.com/reproof/reproof/fixtures"
+	"github.com/reproof/reproof/internal/testenv"
+)
+
+// verifyJSON is what the tests read of the JSON report.
+type verifyJSON struct {
+	Schema    string `json:"schema"`
+	Verdict   string `json:"verdict"`
+	Reason    string `json:"reason"`
+	Artifacts []struct {
+		Name           string `json:"name"`
+		Status         string `json:"status"`
+		Detail         string `json:"detail"`
+		ComparedBy     string `json:"compared_by"`
+		Normalizations []struct {
+			Pass string   `json:"pass"`
+			Hid  []string `json:"hid"`
+		} `json:"normalizations"`
+	} `json:"artifacts"`
+	Source struct {
+		Commit          string `json:"commit"`
+		SourceDateEpoch int64  `json:"source_date_epoch"`
+	} `json:"source"`
+	Environment struct {
+		ImageDigest string `json:"image_digest"`
+		Runtime     string `json:"runtime"`
+	} `json:"environment"`
+}
+
+// TestVerifyFixtures runs `reproof verify` on every seed-shaped fixture,
+// faithful and tampered, with real Docker or runc, and checks the verdict,
+// the exit code and the status of every artifact against what an honest
+// verifier must conclude (fixtures.Expectation). Not one tampered release
+// may come out reproducible unless the spec's own member rule makes the
+// tampering invisible by declaration (see docs/SECURITY.md).
+func TestVerifyFixtures(t *testing.T) {
+	env := fx.NewEnv(t)
+	docker := testenv.Docker(t)
+	cli, err := testenv.DockerCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	for _, shape := range fx.Shapes() {
+		for i, variant := range fx.Variants(shape) {
+			t.Run(string(shape)+"/"+string(variant), func(t *testing.T) {
+				f := env.Fixture(t, shape, variant)
+				// Alternate the runtimes: each shape is verified with both.
+				runtime := []string{"runc", "docker"}[i%2]
+				inv := invocation{dir: f.Dir, env: append(docker.Env(),
+					"PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"),
+					"REPROOF_IMAGE_CACHE="+cache)}
+				args := append([]string{"verify", "--runtime", runtime,
+					"--json", "report.json", "--html", "report.html", "--markdown", "report.md",
+					"--attestation", "vsa.intoto.jsonl"}, f.VerifyArgs()...)
+				r := reproof(t, inv, args...)
+				var rep verifyJSON
+				raw, err := os.ReadFile(filepath.Join(f.Dir, "report.json"))
+				if err != nil {
+					t.Fatalf("exit %d, no JSON report: %v\n%s", r.code, err, r.stderr)
+				}
+				if err := json.Unmarshal(raw, &rep); err != nil {
+					t.Fatal(err)
+				}
+				if r.code != f.Expect.Exit || rep.Verdict != f.Expect.Verdict {
+					t.Errorf("%s: exit %d verdict %s (%s), want exit %d verdict %s\nstdout:\n%s\nstderr:\n%s",
+						f.Published.Change, r.code, rep.Verdict, rep.Reason, f.Expect.Exit, f.Expect.Verdict, r.stdout, r.stderr)
+				}
+				got := map[string]string{}
+				for _, a := range rep.Artifacts {
+					got[a.Name] = a.Status
+				}
+				for name, want := range f.Expect.Status {
+					if got[name] != want {
+						t.Errorf("artifact %s: %s, want %s", name, got[name], want)
+					}
+				}
+				for _, a := range rep.Artifacts {
+					if _, ok := f.Expect.Status[a.Name]; !ok && a.Status != "extra" {
+						t.Errorf("unexpected artifact %s: %s (%s)", a.Name, a.Status, a.Detail)
+					}
+					if a.Status == "equivalent" && len(a.Normalizations) == 0 {
+						t.Errorf("artifact %s is equivalent without naming a normalization", a.Name)
+					}
+				}
+				if rep.Schema != "reproof/report/v1" || rep.Source.Commit != f.Project.Commit ||
+					rep.Environment.Runtime != runtime || !strings.HasPrefix(rep.Environment.ImageDigest, "sha256:") {
+					t.Errorf("report inputs: %+v", rep)
+				}
+				// The text report starts with the verdict.
+				if first, _, _ := strings.Cut(r.stdout, "\n"); !strings.Contains(strings.ToLower(first), strings.ReplaceAll(rep.Verdict, "-", " ")) {
+					t.Errorf("stdout does not start with the verdict: %q", first)
+				}
+				checkAttestations(t, filepath.Join(f.Dir, "vsa.intoto.jsonl"), got)
+				for _, name := range []string{"report.html", "report.md", filepath.Join("rebuilt", "provenance.intoto.json")} {
+					if fi, err := os.Stat(filepath.Join(f.Dir, name)); err != nil || fi.Size() == 0 {
+						t.Errorf("%s not written: %v", name, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// checkAttestations reads the JSON Lines bundle: one in-toto statement
+// per published artifact, a SLSA verification summary that PASSED only if
+// that artifact was found identical (no --accept-normalized here).
+func checkAttestations(t *testing.T, path string, status map[string]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var st struct {
+			Type          string                  `json:"_type"`
+			Subject       []struct{ Name string } `json:"subject"`
+			PredicateType string                  `json:"predicateType"`
+			Predicate     struct {
+				VerificationResult string `json:"verificationResult"`
+			} `json:"predicate"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
+			t.Fatalf("attestation line: %v", err)
+		}
+		if st.Type != "https://in-toto.io/Statement/v1" || st.PredicateType != "https://slsa.dev/verification_summary/v1" || len(st.Subject) != 1 {
+			t.Fatalf("attestation: %s", sc.Bytes())
+		}
+		name := st.Subject[0].Name
+		if passed := st.Predicate.VerificationResult == "PASSED"; passed != (status[name] == "identical") {
+			t.Errorf("attestation for %s (%s): %s", name, status[name], st.Predicate.VerificationResult)
+		}
+	}
+}

@@ -100,7 +100,7 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 		return fail(err)
 	}
 	v.Published = pub.summary()
-	fmt.Fprintf(opts.Progress, "published: %d files, %d checksum manifests\n", len(pub.check.Assets), len(pub.check.Manifests))
+	fmt.Fprintf(opts.Progress, "published: %s, %s\n", plural(len(pub.check.Assets), "file"), plural(len(pub.check.Manifests), "checksum manifest"))
 
 	rebuiltDir := opts.RebuiltDir
 	if rebuiltDir == "" {

@@ -323,7 +323,7 @@ func decide(v *report.Verification) {
 		v.Reason = fmt.Sprintf("%s equal only after normalization (%d identical)", plural(counts[report.StatusEquivalent], "artifact"), counts[report.StatusIdentical])
 	default:
 		v.Verdict = report.VerdictReproducible
-		v.Reason = fmt.Sprintf("%s bit for bit", plural(counts[report.StatusIdentical], "artifact")+" identical")
+		v.Reason = identicalReason(v.Artifacts)
 	}
 	if v.Verdict == report.VerdictReproducible || v.Verdict == report.VerdictNormalized {
 		if n := counts[report.StatusSkipped]; n > 0 {
@@ -331,6 +331,30 @@ func decide(v *report.Verification) {
 		}
 	}
 	sort.SliceStable(v.Artifacts, func(i, j int) bool { return v.Artifacts[i].Name < v.Artifacts[j].Name })
+}
+
+// identicalReason says how the identical artifacts were found identical:
+// their bytes, or (under a member rule) the members the rule names.
+func identicalReason(arts []report.Artifact) string {
+	bytes, members := 0, 0
+	for _, a := range arts {
+		if a.Status != report.StatusIdentical {
+			continue
+		}
+		if a.ComparedBy == "members" {
+			members++
+		} else {
+			bytes++
+		}
+	}
+	var parts []string
+	if bytes > 0 {
+		parts = append(parts, plural(bytes, "artifact")+" identical bit for bit")
+	}
+	if members > 0 {
+		parts = append(parts, plural(members, "artifact")+" whose members, as the spec's member rules name them, are identical bit for bit")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func plural(n int, what string) string {

@@ -149,7 +149,7 @@ func TestReadmeUsageMatchesHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"--help"}, {"rebuild", "--help"}, {"diff", "--help"}, {"sums", "--help"}, {"normalize", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"verify", "--help"}, {"init", "--help"}, {"rebuild", "--help"}, {"diff", "--help"}, {"sums", "--help"}, {"normalize", "--help"}} {
 		_, out, _ := runCLI(t, context.Background(), nil, args...)
 		if !bytes.Contains(readme, []byte(out)) {
 			t.Errorf("README.md does not contain the output of 'reproof %s'; regenerate its usage section", strings.Join(args, " "))

@@ -145,3 +145,74 @@ func checkAttestations(t *testing.T, path string, status map[string]string) {
 		}
 	}
 }
+
+// TestVerifyPolicyAndFailures checks what the spec's policy changes and how
+// failures end: a pass the policy forbids makes a difference count as
+// different, --accept-normalized turns exit 3 into 0, a failed build is
+// build-failed (exit 4, never "not reproducible"), and a release that cannot
+// be fetched is an error (exit 2).
+func TestVerifyPolicyAndFailures(t *testing.T) {
+	env := fx.NewEnv(t)
+	docker := testenv.Docker(t)
+	cli, err := testenv.DockerCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := env.Fixture(t, fx.Lix, fx.MetadataRepack)
+	inv := invocation{dir: f.Dir, env: append(docker.Env(),
+		"PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"),
+		"REPROOF_IMAGE_CACHE="+t.TempDir())}
+	run := func(extra ...string) (result, verifyJSON) {
+		t.Helper()
+		os.Remove(filepath.Join(f.Dir, "report.json"))
+		args := append([]string{"verify", "--runtime", "runc", "--format", "none", "--json", "report.json"}, extra...)
+		r := reproof(t, inv, append(args, f.VerifyArgs()...)...)
+		var rep verifyJSON
+		raw, err := os.ReadFile(filepath.Join(f.Dir, "report.json"))
+		if err == nil {
+			err = json.Unmarshal(raw, &rep)
+		}
+		if err != nil {
+			t.Fatalf("exit %d, no JSON report: %v\n%s", r.code, err, r.stderr)
+		}
+		return r, rep
+	}
+
+	r, rep := run()
+	if r.code != 3 || rep.Verdict != "reproducible-after-normalization" {
+		t.Errorf("default passes: exit %d %s", r.code, rep.Verdict)
+	}
+	var passes []string
+	for _, a := range rep.Artifacts {
+		for _, n := range a.Normalizations {
+			passes = append(passes, n.Pass)
+		}
+	}
+	if !strings.Contains(strings.Join(passes, " "), "tar-order") || !strings.Contains(strings.Join(passes, " "), "tar-mtime") {
+		t.Errorf("the normalizations that made it equal are not named: %v", passes)
+	}
+	if r, rep := run("--accept-normalized"); r.code != 0 || rep.Verdict != "reproducible-after-normalization" {
+		t.Errorf("--accept-normalized: exit %d %s", r.code, rep.Verdict)
+	}
+	r, rep = run("--passes", "all,-tar-order")
+	if r.code != 1 || rep.Verdict != "not-reproducible" {
+		t.Errorf("tar-order forbidden: exit %d %s", r.code, rep.Verdict)
+	}
+	found := false
+	for _, a := range rep.Artifacts {
+		if a.Status == "different" && strings.Contains(a.Detail, "passes the policy does not allow would be needed: tar-order") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the forbidden pass is not named: %+v", rep.Artifacts)
+	}
+
+	if r, rep := run("--command", "echo cc: error >&2; exit 2"); r.code != 4 || rep.Verdict != "build-failed" ||
+		!strings.Contains(r.stderr, "build-failed") {
+		t.Errorf("failed build: exit %d %s\n%s", r.code, rep.Verdict, r.stderr)
+	}
+	if r, rep := run("--published", filepath.Join(f.Dir, "no-such-release")); r.code != 2 || rep.Verdict != "error" {
+		t.Errorf("unreadable release: exit %d %s\n%s", r.code, rep.Verdict, r.stderr)
+	}
+}

@@ -10,8 +10,6 @@ import (
 	"math"
 	"os"
 	"strings"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // Options configure how a stream is read.
@@ -27,6 +25,9 @@ type Options struct {
 	// TempDir is where a zip that cannot be read in place (inside a
 	// compressed stream, or from a pipe) is spooled. Default os.TempDir().
 	TempDir string
+	// Budget, when set, counts the decompressed bytes of this stream
+	// together with those of every other stream given the same budget.
+	Budget *Budget
 }
 
 // Stream is an opened input: its detected format and, for archives, its
@@ -38,18 +39,29 @@ type Stream struct {
 	// ZipComment is the archive comment of a zip.
 	ZipComment string
 
-	name     string // for errors
-	opts     Options
-	entries  entryReader
-	raw      io.Reader // decompressed stream
-	counter  *countingReader
-	closers  []func() error
-	count    int64 // entries returned
-	cur      *Entry
-	content  io.Reader
-	hash     hash.Hash
-	consumed int64 // content bytes read across entries (zip has no counter)
-	err      error // sticky
+	// TrailingZeros counts the zero bytes found after the last member of
+	// a gzip stream (tape padding, which GNU gzip ignores), once the
+	// stream has been read to its end. Zero padding after the end of a
+	// tar or cpio archive (the rest of a record) is not counted: it
+	// comes with the archive's size.
+	TrailingZeros int64
+
+	name       string // for errors
+	opts       Options
+	entries    entryReader
+	raw        io.Reader // decompressed stream
+	counter    *countingReader
+	rawCounter *countingReader // compressed input
+	outer      *bufio.Reader   // over rawCounter
+	dec        io.Reader       // the decompressor
+	meta       int64           // metadata bytes of the entries so far
+	closers    []func() error
+	count      int64 // entries returned
+	cur        *Entry
+	content    io.Reader
+	hash       hash.Hash
+	consumed   int64 // content bytes read across entries (zip has no counter)
+	err        error // sticky
 }
 
 // entryReader is what each container format implements.
@@ -82,29 +94,41 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 	}
 	raw := &countingReader{r: src, max: math.MaxInt64 - 1}
 	outer := bufio.NewReaderSize(raw, 64<<10)
+	s.rawCounter, s.outer = raw, outer
 	head, err := peek(outer, 16)
 	if err != nil {
 		return nil, &FormatError{Format: "input", Offset: 0, Err: err}
 	}
 	s.Format.Compression = DetectCompression(head)
-	dec, gz, err := decompressor(s.Format.Compression, outer)
+	s.counter = &countingReader{max: opts.Limits.MaxBytes, tee: opts.Tee, budget: opts.Budget}
+	inputOffset := func() int64 { return bufferedOffset(raw, outer) }
+	dec, gz, err := decompressor(s.Format.Compression, outer, opts.Limits, s.counter.charge, inputOffset)
 	if err != nil {
-		return nil, compressionError(s.Format.Compression, bufferedOffset(raw, outer), err)
+		return nil, compressionError(s.Format.Compression, inputOffset(), err)
 	}
 	s.closers = append(s.closers, dec.Close)
 	s.Gzip = gz
-	s.counter = &countingReader{r: layerErrors{dec, s.Format.Compression}, max: opts.Limits.MaxBytes}
-	s.counter.tee = opts.Tee
+	s.dec = dec
+	s.counter.r = layerErrors{dec, s.Format.Compression}
 	inner := bufio.NewReaderSize(s.counter, 64<<10)
 	head, err = peek(inner, peekSize)
 	if err != nil {
 		var le *layerError
 		if errors.As(err, &le) {
-			return nil, compressionError(le.c, bufferedOffset(raw, outer), le.err)
+			return nil, compressionError(le.c, inputOffset(), le.err)
 		}
 		return nil, &FormatError{Format: s.Format.String(), Offset: 0, Err: err}
 	}
 	s.Format.Container, s.Format.Deb = DetectContainer(head)
+	if s.Format.Container == Tar && allZero(head) {
+		// An empty tar is zeros; so are the first KiB of many a disk
+		// image (an ISO starts with 32 KiB of them). Zeros through the
+		// buffer are a tar (the rest must be zeros too); anything else
+		// is plain bytes.
+		if more, err := peek(inner, inner.Size()); err == nil && !allZero(more) {
+			s.Format.Container = Raw
+		}
+	}
 	s.raw = inner
 
 	switch s.Format.Container {
@@ -121,6 +145,10 @@ func Open(src io.Reader, name string, opts Options) (_ *Stream, err error) {
 		}
 		zr, comment, err := newZipReader(ra, size, opts.Limits)
 		if err != nil {
+			var fe *FormatError
+			if errors.As(err, &fe) {
+				return nil, err
+			}
 			return nil, &FormatError{Format: "zip", Offset: -1, Err: err}
 		}
 		s.entries, s.ZipComment = zr, comment
@@ -186,9 +214,8 @@ func (s *Stream) Next() (*Entry, error) {
 		return nil, s.setErr(&FormatError{Format: s.Format.String(), Offset: off, Err: err})
 	}
 	s.count++
-	if s.count > s.opts.Limits.MaxEntries {
-		return nil, s.setErr(&FormatError{Format: s.Format.String(), Entry: e.Name, Offset: off,
-			Err: fmt.Errorf("%w: more than %d entries (--max-entries)", ErrLimit, s.opts.Limits.MaxEntries)})
+	if err := s.checkEntry(e); err != nil {
+		return nil, s.setErr(&FormatError{Format: s.Format.String(), Entry: clipName(e.Name), Offset: off, Err: err})
 	}
 	if e.Offset == 0 {
 		e.Offset = off
@@ -205,31 +232,104 @@ func (s *Stream) Next() (*Entry, error) {
 	return e, nil
 }
 
-// drain reads a compressed stream to its end once the container has
-// ended, so the decompressor checks its trailer (gzip CRC and size, xz
-// index, zstd checksum): a truncated or corrupt stream is an error even
-// when the container's end marker came before the damage.
-func (s *Stream) drain() error {
-	if s.Format.Compression == NoCompression || s.Format.Container == Zip {
-		return nil // nothing to check, or already read to the end by the spool
+// checkEntry applies the limits to an entry that was just read.
+func (s *Stream) checkEntry(e *Entry) error {
+	lim := s.opts.Limits
+	if s.count > lim.MaxEntries {
+		return limitError("--max-entries", "more than %d entries", lim.MaxEntries)
 	}
-	_, err := io.Copy(io.Discard, s.raw)
-	if errors.Is(err, gzip.ErrHeader) {
-		// Bytes after the last complete member are not gzip: trailing
-		// padding, which GNU gzip ignores too. The members were checked.
-		err = nil
+	if n := max(len(e.Name), len(e.Linkname)); n > lim.MaxNameLength {
+		what := "name"
+		if len(e.Linkname) > len(e.Name) {
+			what = "link target"
+		}
+		return limitError("--max-name", "%s of %d bytes, more than %d", what, n, lim.MaxNameLength)
 	}
-	if err != nil {
-		return &FormatError{Format: s.Format.String(), Offset: s.counter.n, Err: err}
+	pax := 0
+	for k, v := range e.PAXRecords {
+		pax += len(k) + len(v)
+	}
+	for k, v := range e.Xattrs {
+		pax += len(k) + len(v)
+	}
+	if pax > lim.MaxPaxBytes {
+		return limitError("--max-pax", "pax records of %d bytes, more than %d", pax, lim.MaxPaxBytes)
+	}
+	s.meta += int64(len(e.Name) + len(e.Linkname) + len(e.Uname) + len(e.Gname) + pax)
+	if s.meta > lim.MaxMetadata {
+		return limitError("--max-metadata", "more than %s of names and pax records", sizeString(lim.MaxMetadata))
 	}
 	return nil
+}
+
+// clipName shortens an overlong entry name for an error message.
+func clipName(name string) string {
+	if len(name) > 256 {
+		return name[:256] + "…"
+	}
+	return name
+}
+
+// drain reads what is left once the container has ended. After an
+// archive's end only zero padding may follow (the rest of a tar record);
+// anything else is an error, as data hidden after the end would be. A
+// compressed stream is read to its end so that the decompressor checks
+// its trailer (gzip CRC and size, xz index, zstd checksum): a truncated or
+// corrupt stream is an error even when the container's end marker came
+// before the damage.
+func (s *Stream) drain() error {
+	if s.Format.Container == Zip || s.Format.Container == Ar {
+		// A zip was read to its end by the spool, or is read in place
+		// by its central directory; an ar ends where its data does.
+		return nil
+	}
+	end := "the end of the archive"
+	if s.Format.Container == Tar {
+		end = "the end-of-archive marker"
+	}
+	_, err := readZeros(s.raw, end, s.counter.n-int64(s.raw.(*bufio.Reader).Buffered()))
+	if err == nil {
+		if gm, ok := s.dec.(*gzipMembers); ok {
+			s.TrailingZeros = gm.zeros
+		}
+		return nil
+	}
+	var le *layerError
+	if errors.As(err, &le) {
+		return compressionError(le.c, bufferedOffset(s.rawCounter, s.outer), le.err)
+	}
+	off := int64(-1)
+	if te, ok := err.(*trailingError); ok {
+		off = te.Offset
+	}
+	return &FormatError{Format: s.Format.String(), Offset: off, Err: err}
 }
 
 // Read reads the current entry's content. For a stream that is not an
 // archive it reads the decompressed stream.
 func (s *Stream) Read(p []byte) (int, error) {
 	if s.entries == nil {
-		return s.raw.Read(p)
+		if s.err != nil {
+			return 0, s.err
+		}
+		n, err := s.raw.Read(p)
+		switch {
+		case err == io.EOF:
+			if gm, ok := s.dec.(*gzipMembers); ok {
+				s.TrailingZeros = gm.zeros
+			}
+		case err != nil:
+			var le *layerError
+			var fe *FormatError
+			switch {
+			case errors.As(err, &le):
+				err = compressionError(le.c, bufferedOffset(s.rawCounter, s.outer), le.err)
+			case !errors.As(err, &fe):
+				err = &FormatError{Format: s.Format.String(), Offset: s.counter.n, Err: err}
+			}
+			s.err = err
+		}
+		return n, err
 	}
 	if s.cur == nil {
 		return 0, io.EOF
@@ -243,8 +343,15 @@ func (s *Stream) Read(p []byte) (int, error) {
 	n, err := s.content.Read(p)
 	if n > 0 {
 		s.consumed += int64(n)
-		if s.consumed > s.opts.Limits.MaxBytes && s.Format.Container == Zip {
-			return n, s.fail(fmt.Errorf("%w: more than %d decompressed bytes (--max-bytes)", ErrLimit, s.opts.Limits.MaxBytes))
+		if s.consumed > s.opts.Limits.MaxBytes {
+			return n, s.fail(limitError("--max-bytes", "more than %d bytes of content", s.opts.Limits.MaxBytes))
+		}
+		if s.cur.ContentOffset < 0 {
+			// Not bytes of the container stream (a zip entry, a sparse
+			// file): the counter has not seen them.
+			if err := s.opts.Budget.spend(int64(n)); err != nil {
+				return n, s.fail(err)
+			}
 		}
 		if s.hash != nil {
 			s.hash.Write(p[:n])
@@ -323,17 +430,37 @@ type countingReader struct {
 	n   int64
 	max int64
 	tee io.Writer // gets every byte read, when set
+	// charged is what the decoder spent besides the bytes it gave
+	// (xz dictionaries): it counts towards max too.
+	charged int64
+	budget  *Budget // shared with other streams, when set
+}
+
+func (c *countingReader) over() error {
+	return limitError("--max-bytes", "more than %d decompressed bytes", c.max)
+}
+
+// charge counts n bytes of decoder work against max.
+func (c *countingReader) charge(n int64) error {
+	c.charged += n
+	if c.n+c.charged > c.max {
+		return c.over()
+	}
+	return c.budget.spend(n)
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
-	if c.n > c.max {
-		return 0, fmt.Errorf("%w: more than %d decompressed bytes (--max-bytes)", ErrLimit, c.max)
+	if c.n+c.charged > c.max {
+		return 0, c.over()
 	}
-	if rest := c.max - c.n + 1; int64(len(p)) > rest {
+	if rest := c.max - c.n - c.charged + 1; int64(len(p)) > rest {
 		p = p[:rest]
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if berr := c.budget.spend(int64(n)); berr != nil && err == nil {
+		err = berr
+	}
 	if c.tee != nil && n > 0 {
 		if _, werr := c.tee.Write(p[:n]); werr != nil {
 			return n, fmt.Errorf("copying the decompressed stream: %w", werr)
@@ -367,8 +494,13 @@ func (e *layerError) Error() string { return e.c.String() + ": " + e.err.Error()
 func (e *layerError) Unwrap() error { return e.err }
 
 // compressionError reports an error of the compression layer itself, at an
-// offset in the compressed input (how far the decompressor had read).
+// offset in the compressed input (how far the decompressor had read, or
+// where trailing data starts).
 func compressionError(c Compression, off int64, err error) error {
+	var te *trailingError
+	if errors.As(err, &te) {
+		off = te.Offset
+	}
 	return &FormatError{Format: c.String(), Offset: off, Err: bareCompressionError(c, err)}
 }
 
@@ -378,6 +510,10 @@ func compressionError(c Compression, off int64, err error) error {
 func bareCompressionError(c Compression, err error) error {
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
 		return errTruncated
+	}
+	if c == Bzip2 && strings.Contains(err.Error(), "continuation file") {
+		// compress/bzip2's words for bytes after the last stream.
+		return &prefixStripped{msg: "data after the end of the stream (trailing garbage)", err: err}
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, c.String()+": ") {
 		return &prefixStripped{msg: strings.TrimPrefix(msg, c.String()+": "), err: err}
@@ -402,20 +538,26 @@ func bufferedOffset(c *countingReader, br *bufio.Reader) int64 {
 }
 
 // OpenPayload returns the decompressed bytes of src: the container stream
-// inside its compression (src itself when it is not compressed).
-func OpenPayload(src io.Reader) (io.ReadCloser, Compression, error) {
-	br := bufio.NewReaderSize(src, 64<<10)
+// inside its compression (src itself when it is not compressed), read
+// within opts.Limits (MaxBytes, MaxWindow) and opts.Budget.
+func OpenPayload(src io.Reader, opts Options) (io.ReadCloser, Compression, error) {
+	limits := opts.Limits.withDefaults()
+	raw := &countingReader{r: src, max: math.MaxInt64 - 1}
+	br := bufio.NewReaderSize(raw, 64<<10)
 	head, err := peek(br, 16)
 	if err != nil {
 		return nil, 0, err
 	}
 	c := DetectCompression(head)
-	dec, _, err := decompressor(c, br)
+	counter := &countingReader{max: limits.MaxBytes, budget: opts.Budget}
+	off := func() int64 { return bufferedOffset(raw, br) }
+	dec, _, err := decompressor(c, br, limits, counter.charge, off)
 	if err != nil {
-		return nil, c, err
+		return nil, c, compressionError(c, off(), err)
 	}
+	counter.r = layerErrors{dec, c}
 	return struct {
 		io.Reader
 		io.Closer
-	}{layerErrors{dec, c}, dec}, c, nil
+	}{counter, dec}, c, nil
 }

@@ -2,9 +2,14 @@ package archive
 
 import (
 	"archive/zip"
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -32,14 +37,95 @@ type zipReader struct {
 }
 
 func newZipReader(ra io.ReaderAt, size int64, limits Limits) (*zipReader, string, error) {
+	// archive/zip reads the whole central directory into memory: check
+	// what its end record claims first.
+	entries, cdSize, cdOffset, ok := zipDirectorySize(ra, size)
+	if !ok {
+		return nil, "", &FormatError{Format: "zip", Offset: size, Err: errors.New("no end of central directory record (truncated?)")}
+	}
+	if entries > uint64(limits.MaxEntries) {
+		return nil, "", limitError("--max-entries", "more than %d entries", limits.MaxEntries)
+	}
+	if cdSize > uint64(limits.MaxMetadata) {
+		return nil, "", limitError("--max-metadata", "a central directory of %d bytes, more than %s", cdSize, sizeString(limits.MaxMetadata))
+	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
-		return nil, "", err
+		// "zip: not a valid zip file": the directory the end record
+		// points at is not there, or is damaged.
+		return nil, "", &FormatError{Format: "zip", Offset: int64(cdOffset), Entry: "",
+			Err: &prefixStripped{msg: "bad central directory: " + strings.TrimPrefix(err.Error(), "zip: "), err: err}}
 	}
 	if int64(len(zr.File)) > limits.MaxEntries {
-		return nil, "", fmt.Errorf("%w: more than %d entries (--max-entries)", ErrLimit, limits.MaxEntries)
+		return nil, "", limitError("--max-entries", "more than %d entries", limits.MaxEntries)
+	}
+	if err := checkZipOverlap(zr.File); err != nil {
+		return nil, "", err
 	}
 	return &zipReader{files: zr.File}, zr.Comment, nil
+}
+
+// zipDirectorySize reads the end of central directory record (and its
+// zip64 form) for the number of entries and the size of the central
+// directory. ok is false when there is none to read: archive/zip then
+// says what is wrong.
+func zipDirectorySize(ra io.ReaderAt, size int64) (entries, cdSize, cdOffset uint64, ok bool) {
+	const eocdLen, maxComment = 22, 65535
+	tail := make([]byte, min(size, eocdLen+maxComment))
+	if _, err := ra.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return 0, 0, 0, false
+	}
+	i := bytes.LastIndex(tail, []byte("PK\x05\x06"))
+	if i < 0 || len(tail)-i < eocdLen {
+		return 0, 0, 0, false
+	}
+	le := binary.LittleEndian
+	eocd := tail[i:]
+	entries, cdSize, cdOffset = uint64(le.Uint16(eocd[10:])), uint64(le.Uint32(eocd[12:])), uint64(le.Uint32(eocd[16:]))
+	// A zip64 end record, located by the 20-byte locator before this one.
+	loc := make([]byte, 20)
+	locOff := size - int64(len(tail)) + int64(i) - 20
+	if locOff < 0 {
+		return entries, cdSize, cdOffset, true
+	}
+	if _, err := ra.ReadAt(loc, locOff); err != nil || le.Uint32(loc) != 0x07064b50 {
+		return entries, cdSize, cdOffset, true
+	}
+	rec := make([]byte, 56)
+	recOff := int64(le.Uint64(loc[8:]))
+	if recOff < 0 || recOff > size-56 {
+		return entries, cdSize, cdOffset, true
+	}
+	if _, err := ra.ReadAt(rec, recOff); err != nil || le.Uint32(rec) != 0x06064b50 {
+		return entries, cdSize, cdOffset, true
+	}
+	return le.Uint64(rec[32:]), le.Uint64(rec[40:]), le.Uint64(rec[48:]), true
+}
+
+// checkZipOverlap refuses entries whose data overlap: the "better zip
+// bomb" makes thousands of entries out of one compressed kernel, each
+// decompressed again. No zip tool writes overlapping entries; unzip
+// refuses them too.
+func checkZipOverlap(files []*zip.File) error {
+	type span struct {
+		start, end int64
+		name       string
+	}
+	spans := make([]span, 0, len(files))
+	for _, f := range files {
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Errorf("entry %q: %w", f.Name, err)
+		}
+		spans = append(spans, span{off, off + int64(f.CompressedSize64), f.Name})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end+30 { // a local header is at least 30 bytes
+			return fmt.Errorf("entries %q and %q overlap in the file (a zip bomb?)", spans[i-1].name, spans[i].name)
+		}
+	}
+	return nil
 }
 
 func (z *zipReader) offset() int64 {

@@ -23,6 +23,17 @@ type Options struct {
 	MaxEntries int64
 	// MaxBytes caps the decompressed bytes of one archive (default 16 GiB).
 	MaxBytes int64
+	// MaxTotalBytes caps the decompressed bytes read in all, by every
+	// archive and compressed file of the comparison, nested ones
+	// included (default 64 GiB): a zip of zips of bombs stops here.
+	MaxTotalBytes int64
+	// MaxNameLength, MaxPaxBytes, MaxMetadata and MaxWindow are the
+	// archive.Limits of the same names, for every archive read (zero:
+	// archive's defaults).
+	MaxNameLength int
+	MaxPaxBytes   int
+	MaxMetadata   int64
+	MaxWindow     int64
 	// Workers compare pairs in parallel (default GOMAXPROCS).
 	Workers int
 	// TempDir holds the contents extracted for nested comparison and
@@ -41,12 +52,13 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultMaxDepth     = 8
-	DefaultMaxBytes     = 16 << 30
-	defaultContext      = 3
-	defaultMaxDiffLines = 400
-	defaultMaxLineLen   = 400
-	defaultMaxTextSize  = 8 << 20
+	DefaultMaxDepth      = 8
+	DefaultMaxBytes      = 16 << 30
+	DefaultMaxTotalBytes = 64 << 30
+	defaultContext       = 3
+	defaultMaxDiffLines  = 400
+	defaultMaxLineLen    = 400
+	defaultMaxTextSize   = 8 << 20
 )
 
 func (o Options) withDefaults() Options {
@@ -58,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxTotalBytes <= 0 {
+		o.MaxTotalBytes = DefaultMaxTotalBytes
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -78,8 +93,34 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) limits() archive.Limits {
-	return archive.Limits{MaxEntries: o.MaxEntries, MaxBytes: o.MaxBytes}
+	return archive.Limits{MaxEntries: o.MaxEntries, MaxBytes: o.MaxBytes, MaxNameLength: o.MaxNameLength,
+		MaxPaxBytes: o.MaxPaxBytes, MaxMetadata: o.MaxMetadata, MaxWindow: o.MaxWindow}
 }
+
+// maxOpenPairs caps the pairs of archive streams open at once, whatever
+// the number of workers and however deep the nesting: each stream may
+// hold a decompression window (up to MaxWindow), so memory stays within
+// 2*maxOpenPairs windows.
+const maxOpenPairs = 2
+
+// readOpts returns the options of an archive stream of the comparison.
+func (c *comparer) readOpts() archive.Options {
+	return archive.Options{Limits: c.opts.limits(), TempDir: c.tmp, Budget: c.budget}
+}
+
+// acquire waits for a slot to read a pair of archives; release gives it
+// back. A slot is never held while nested pairs are compared, so slots
+// cannot run out.
+func (c *comparer) acquire() error {
+	select {
+	case c.slots <- struct{}{}:
+		return nil
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	}
+}
+
+func (c *comparer) release() { <-c.slots }
 
 // Compare compares a and b, each a file (plain or an archive) or a
 // directory, and returns every difference between them. An error means
@@ -93,12 +134,13 @@ func Compare(ctx context.Context, a, b string, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("creating work directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	c := &comparer{ctx: ctx, opts: opts, tmp: tmp}
+	c := &comparer{ctx: ctx, opts: opts, tmp: tmp, slots: make(chan struct{}, maxOpenPairs),
+		budget: archive.NewBudget(opts.MaxTotalBytes, "--max-total-bytes")}
 	res := &Result{}
-	if res.A, err = describeInput(a); err != nil {
+	if res.A, err = describeInput(a, opts); err != nil {
 		return nil, err
 	}
-	if res.B, err = describeInput(b); err != nil {
+	if res.B, err = describeInput(b, opts); err != nil {
 		return nil, err
 	}
 	switch {
@@ -120,7 +162,7 @@ func Compare(ctx context.Context, a, b string, opts Options) (*Result, error) {
 }
 
 // describeInput stats and hashes one side.
-func describeInput(path string) (Input, error) {
+func describeInput(path string, opts Options) (Input, error) {
 	in := Input{Path: path}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -145,7 +187,7 @@ func describeInput(path string) (Input, error) {
 	}
 	defer f.Close()
 	in.Format = "raw"
-	if s, err := archive.Open(f, path, archive.Options{}); err == nil {
+	if s, err := archive.Open(f, path, archive.Options{Limits: opts.limits()}); err == nil {
 		in.Format = s.Format.String()
 		s.Close()
 	}
@@ -155,9 +197,11 @@ func describeInput(path string) (Input, error) {
 // comparer carries one comparison's state. Differences found by
 // concurrent workers are collected under mu.
 type comparer struct {
-	ctx  context.Context
-	opts Options
-	tmp  string
+	ctx    context.Context
+	opts   Options
+	tmp    string
+	slots  chan struct{}   // see acquire
+	budget *archive.Budget // MaxTotalBytes
 
 	mu                 sync.Mutex
 	diffs              []Difference
@@ -204,7 +248,11 @@ func (c *comparer) compareFiles(a, b, prefix string, depth int, top bool) error 
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
-	fa, fb, side, err := detectBoth(a, b)
+	if err := c.acquire(); err != nil {
+		return err
+	}
+	fa, fb, side, err := c.detectBoth(a, b)
+	c.release()
 	if err != nil {
 		if top {
 			return fmt.Errorf("reading %q: %w", pick(side, a, b), err)
@@ -241,11 +289,11 @@ func (c *comparer) compareFiles(a, b, prefix string, depth int, top bool) error 
 // detection failed, "A" or "B". The errors do not name the files: nested
 // ones are temporary files, meaningless to the user and different on
 // every run.
-func detectBoth(a, b string) (fa, fb archive.Format, side string, err error) {
-	if fa, err = detectFile(a); err != nil {
+func (c *comparer) detectBoth(a, b string) (fa, fb archive.Format, side string, err error) {
+	if fa, err = c.detectFile(a); err != nil {
 		return fa, fb, "A", err
 	}
-	fb, err = detectFile(b)
+	fb, err = c.detectFile(b)
 	return fa, fb, "B", err
 }
 
@@ -257,13 +305,13 @@ func pick(side, a, b string) string {
 	return b
 }
 
-func detectFile(path string) (archive.Format, error) {
+func (c *comparer) detectFile(path string) (archive.Format, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return archive.Format{}, err
 	}
 	defer f.Close()
-	s, err := archive.Open(f, path, archive.Options{})
+	s, err := archive.Open(f, path, c.readOpts())
 	if err != nil {
 		return archive.Format{}, err
 	}
@@ -275,24 +323,34 @@ func detectFile(path string) (archive.Format, error) {
 // file with a compressed archive): the compression layers first, then the
 // decompressed payloads.
 func (c *comparer) compareCompressed(a, b string, fa, fb archive.Format, prefix string, depth int, top bool) error {
+	if err := c.acquire(); err != nil {
+		return err
+	}
 	side := "A"
-	pa, sumA, err := c.decompressTo(a)
+	pa, za, sumA, err := c.decompressTo(a)
 	if err == nil {
 		var pb string
+		var zb int64
 		var sumB []byte
 		side = "B"
-		pb, sumB, err = c.decompressTo(b)
+		pb, zb, sumB, err = c.decompressTo(b)
 		if err == nil {
-			if d, ok := compressionDifference(a, b, fa, fb, string(sumA) == string(sumB)); ok {
+			equal := string(sumA) == string(sumB)
+			if d, ok := compressionDifference(a, b, fa, fb, equal && za == zb); ok {
 				d.Path = prefix
 				c.add(d)
 			}
-			if string(sumA) == string(sumB) {
+			if za != zb {
+				c.add(paddingDifference(prefix, za, zb))
+			}
+			c.release()
+			if equal {
 				return nil
 			}
 			return c.compareFiles(pa, pb, prefix, depth+1, false)
 		}
 	}
+	c.release()
 	switch {
 	case c.ctx.Err() != nil:
 		return c.ctx.Err()
@@ -304,29 +362,36 @@ func (c *comparer) compareCompressed(a, b string, fa, fb archive.Format, prefix 
 	return nil
 }
 
+// paddingDifference says that two streams end in different zero padding.
+func paddingDifference(prefix string, a, b int64) Difference {
+	return Difference{Path: prefix, Kind: KindCompression, Old: fmt.Sprint(a), New: fmt.Sprint(b),
+		Detail: fmt.Sprintf("%d → %d bytes of zero padding after the end", a, b)}
+}
+
 // decompressTo writes the decompressed payload of path to a temporary
-// file and returns it with its digest.
-func (c *comparer) decompressTo(path string) (string, []byte, error) {
+// file and returns it with the zero padding that followed the stream and
+// the payload's digest.
+func (c *comparer) decompressTo(path string) (string, int64, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	defer f.Close()
-	s, err := archive.Open(f, path, archive.Options{Limits: c.opts.limits()})
+	s, err := archive.Open(f, path, c.readOpts())
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	defer s.Close()
 	out, err := c.tempFile()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	defer out.Close()
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(out, h), ctxReader{c.ctx, s}); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
-	return out.Name(), h.Sum(nil), out.Close()
+	return out.Name(), s.TrailingZeros, h.Sum(nil), out.Close()
 }
 
 func hashFile(path string) ([]byte, error) {

@@ -52,7 +52,16 @@ func (c *comparer) contentDiff(a, b string) (Difference, error) {
 			return d, err
 		}
 		if looksText(ta) && looksText(tb) {
-			d.Diff = c.textDiff(string(ta), string(tb))
+			if d.Diff = c.textDiff(string(ta), string(tb)); d.Diff != nil {
+				return d, nil
+			}
+			// Too different to diff line by line in bounded time.
+			diff, err := c.binaryDiff(a, b, 0, -1)
+			if err != nil {
+				return d, err
+			}
+			diff.Unified = "[texts too different to diff line by line; shown as bytes]\n" + diff.Unified
+			d.Diff = diff
 			return d, nil
 		}
 	}

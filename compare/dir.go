@@ -47,7 +47,8 @@ func (c *comparer) readDirTree(root string) (*tree, error) {
 		} else if e.Xattrs, err = readXattrs(p); err != nil {
 			return err
 		}
-		x := &entryInfo{key: normalizeName(e.Name), e: e, file: p}
+		x := t.arena.newEntry(normalizeName(e.Name), e)
+		x.e.ensureRare().file = p
 		t.add(x)
 		if e.Type == archive.TypeRegular {
 			files = append(files, x)
@@ -130,16 +131,16 @@ func (c *comparer) hashFiles(files []*entryInfo) error {
 }
 
 func hashInto(x *entryInfo) error {
-	f, err := os.Open(x.file)
+	f, err := os.Open(x.file())
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("reading %q: %w", x.file, err)
+		return fmt.Errorf("reading %q: %w", x.file(), err)
 	}
-	x.e.Digest = h.Sum(nil)
+	x.e.setDigest(h.Sum(nil))
 	return nil
 }
 
@@ -173,7 +174,7 @@ func (c *comparer) compareDirs(a, b, prefix string, depth int) error {
 	diffs, pairs := c.pairEntries(ta, tb, prefix, false)
 	c.add(diffs...)
 	for i := range pairs {
-		pairs[i].fileA, pairs[i].fileB = pairs[i].a.file, pairs[i].b.file
+		pairs[i].fileA, pairs[i].fileB = pairs[i].a.file(), pairs[i].b.file()
 	}
 	return c.comparePairs(pairs, depth)
 }

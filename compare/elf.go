@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 )
 
@@ -24,11 +26,11 @@ func (c *comparer) elfDiff(a, b string) (*ContentDiff, error) {
 		return nil, err
 	}
 	defer eb.Close()
-	sa, err := sectionDigests(ea)
+	sa, err := sectionDigests(ea, a)
 	if err != nil {
 		return nil, err
 	}
-	sb, err := sectionDigests(eb)
+	sb, err := sectionDigests(eb, b)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +120,17 @@ func spillSection(c *comparer, s *elf.Section) (string, error) {
 	return f.Name(), f.Close()
 }
 
-func sectionDigests(f *elf.File) (map[string]string, error) {
+// sectionDigests hashes every section of f, read from the file at path.
+// Sections may overlap or be compressed, so the bytes hashed in all are
+// capped at four times the file's size plus 64 MiB (a hostile object of
+// thousands of sections each spanning the whole file would take hours):
+// past that the object is compared as bytes.
+func sectionDigests(f *elf.File, path string) (map[string]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	budget := &io.LimitedReader{N: 4*st.Size() + 64<<20}
 	out := map[string]string{}
 	for _, s := range f.Sections {
 		if s.Type == elf.SHT_NOBITS {
@@ -126,8 +138,12 @@ func sectionDigests(f *elf.File) (map[string]string, error) {
 			continue
 		}
 		h := sha256.New()
-		if _, err := io.Copy(h, s.Open()); err != nil {
+		budget.R = s.Open()
+		if _, err := io.Copy(h, budget); err != nil {
 			return nil, fmt.Errorf("section %s: %w", s.Name, err)
+		}
+		if budget.N <= 0 {
+			return nil, errors.New("sections hold more bytes than the file could (overlapping or compressed sections)")
 		}
 		out[s.Name] = hex.EncodeToString(h.Sum(nil))
 	}

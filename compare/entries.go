@@ -18,22 +18,18 @@ import (
 
 // entryInfo is one entry of a compared tree (an archive or a directory).
 type entryInfo struct {
-	key   string         // normalized name: the pairing key
-	e     *archive.Entry // metadata, with Digest for regular files
-	index int            // position in stored order
-	// For a hardlink: the size and digest of the content it links to, when
-	// the target is in the tree.
-	linkSize   int64
-	linkDigest []byte
-	file       string // for directory trees: the file on disk
+	key   string    // normalized name: the pairing key
+	e     entryMeta // metadata, with the digest of regular files
+	index int       // position in stored order
 }
 
 // contentDigest is the digest of the bytes the entry stands for.
 func (x *entryInfo) contentDigest() []byte {
 	if x.e.Type == archive.TypeHardlink {
-		return x.linkDigest
+		_, d := x.linkTarget()
+		return d
 	}
-	return x.e.Digest
+	return x.e.Digest()
 }
 
 // tree is one side's entries, in stored order and by key.
@@ -42,10 +38,12 @@ type tree struct {
 	byKey   map[string]*entryInfo // the last entry of each key, the one extraction keeps
 	dups    map[string]int        // keys stored more than once: the count
 	zipNote string                // zip archive comment
+	zeros   int64                 // zero padding after the end
 	// source holds the container stream, where contents are found by
 	// ContentOffset: the file itself when not compressed, else the spill
 	// of its decompressed stream; "" when neither is available.
 	source string
+	arena  arena
 }
 
 func newTree() *tree {
@@ -75,7 +73,7 @@ func (t *tree) resolveHardlinks() {
 			target = t.byKey[normalizeName(target.e.Linkname)]
 		}
 		if target != nil && target.e.Type == archive.TypeRegular {
-			x.linkSize, x.linkDigest = target.e.Size, target.e.Digest
+			x.setLinkTarget(target.e.Size, target.e.Digest())
 		}
 	}
 }
@@ -113,7 +111,8 @@ func (c *comparer) readArchiveTree(p string, format archive.Format) (*tree, erro
 	}
 	defer f.Close()
 	t := newTree()
-	opts := archive.Options{Digest: true, Limits: c.opts.limits(), TempDir: c.tmp}
+	opts := c.readOpts()
+	opts.Digest = true
 	var spill *os.File
 	var spillW *cappedWriter
 	switch {
@@ -161,8 +160,9 @@ func (c *comparer) readArchiveTree(p string, format archive.Format) (*tree, erro
 			globals++
 			key = fmt.Sprintf("%s%d", paxGlobalKey, globals)
 		}
-		t.add(&entryInfo{key: key, e: e})
+		t.add(t.arena.newEntry(key, e))
 	}
+	t.zeros = s.TrailingZeros
 	t.resolveHardlinks()
 	if spillW != nil {
 		if err := spillW.w.(*bufio.Writer).Flush(); err != nil {
@@ -210,12 +210,12 @@ func (w *cappedWriter) Write(p []byte) (int, error) {
 // payloadsEqual reports whether two files hold the same decompressed
 // container stream, comparing them as they are decompressed.
 func (c *comparer) payloadsEqual(a, b string) (bool, error) {
-	ra, err := openPayload(a)
+	ra, err := c.openPayload(a)
 	if err != nil {
 		return false, err
 	}
 	defer ra.Close()
-	rb, err := openPayload(b)
+	rb, err := c.openPayload(b)
 	if err != nil {
 		return false, err
 	}
@@ -250,12 +250,12 @@ func (c *comparer) payloadsEqual(a, b string) (bool, error) {
 	}
 }
 
-func openPayload(p string) (io.ReadCloser, error) {
+func (c *comparer) openPayload(p string) (io.ReadCloser, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
-	r, _, err := archive.OpenPayload(f)
+	r, _, err := archive.OpenPayload(f, c.readOpts())
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -280,6 +280,15 @@ func (cs closers) Close() error {
 
 // compareArchives compares two archives entry by entry.
 func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix string, depth int, top bool) error {
+	if err := c.acquire(); err != nil {
+		return err
+	}
+	held := true
+	defer func() {
+		if held {
+			c.release()
+		}
+	}()
 	var ta, tb *tree
 	var errA, errB error
 	var wg sync.WaitGroup
@@ -312,6 +321,9 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 	if fa.Container != fb.Container {
 		local = append(local, Difference{Path: prefix, Kind: KindType, Detail: fmt.Sprintf("%v → %v", fa.Container, fb.Container),
 			Old: fa.Container.String(), New: fb.Container.String()})
+	}
+	if ta.zeros != tb.zeros {
+		local = append(local, paddingDifference(prefix, ta.zeros, tb.zeros))
 	}
 	if ta.zipNote != tb.zipNote {
 		local = append(local, Difference{Path: prefix, Kind: KindPax, Detail: fmt.Sprintf("zip comment %q → %q", clip(ta.zipNote), clip(tb.zipNote)),
@@ -360,6 +372,8 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 			for i := range pairs {
 				pairs[i].fileA, pairs[i].fileB = filesA[pairs[i].a], filesB[pairs[i].b]
 			}
+			held = false
+			c.release()
 			return c.comparePairs(pairs, depth)
 		}
 		errA = errB
@@ -417,9 +431,9 @@ func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]
 			if xa == nil || xb == nil {
 				var ra, rb map[string]string
 				if xa != nil {
-					ra = xa.e.PAXRecords
+					ra = xa.e.PAXRecords()
 				} else {
-					rb = xb.e.PAXRecords
+					rb = xb.e.PAXRecords()
 				}
 				diffs = append(diffs, Difference{Path: p, Kind: KindPax, Detail: "pax global header: " + recordsDiff(ra, rb)})
 				continue
@@ -498,7 +512,7 @@ var paxNoise = map[string]bool{
 // compareMeta compares the metadata of two paired entries; needContent is
 // set when their contents must be compared.
 func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent bool) {
-	ea, eb := xa.e, xb.e
+	ea, eb := &xa.e, &xb.e
 	add := func(k Kind, detail, old, new string) {
 		diffs = append(diffs, Difference{Path: p, Kind: k, Detail: detail, Old: old, New: new})
 	}
@@ -526,10 +540,10 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 			add(KindSize, fmt.Sprintf("%d → %d bytes", ea.Size, eb.Size), fmt.Sprint(ea.Size), fmt.Sprint(eb.Size))
 		}
 		switch {
-		case ea.Digest == nil || eb.Digest == nil:
+		case !ea.hasDigest || !eb.hasDigest:
 			needContent = ea.Size != eb.Size || ea.Size > 0
 		default:
-			needContent = !bytes.Equal(ea.Digest, eb.Digest)
+			needContent = ea.digest != eb.digest
 		}
 	case ta == archive.TypeSymlink:
 		if ea.Linkname != eb.Linkname {
@@ -537,17 +551,19 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 		}
 	case ta == archive.TypeHardlink:
 		if normalizeName(ea.Linkname) != normalizeName(eb.Linkname) {
-			same := xa.linkDigest != nil && bytes.Equal(xa.linkDigest, xb.linkDigest)
+			_, la := xa.linkTarget()
+			_, lb := xb.linkTarget()
+			same := la != nil && bytes.Equal(la, lb)
 			diffs = append(diffs, Difference{Path: p, Kind: KindLink, SameContent: same,
 				Detail: fmt.Sprintf("hardlink to %q → to %q", ea.Linkname, eb.Linkname), Old: ea.Linkname, New: eb.Linkname})
 		}
 	case ta == archive.TypeCharDevice, ta == archive.TypeBlockDevice:
-		if ea.Devmajor != eb.Devmajor || ea.Devminor != eb.Devminor {
-			o, n := fmt.Sprintf("%d,%d", ea.Devmajor, ea.Devminor), fmt.Sprintf("%d,%d", eb.Devmajor, eb.Devminor)
+		if ea.Devmajor() != eb.Devmajor() || ea.Devminor() != eb.Devminor() {
+			o, n := fmt.Sprintf("%d,%d", ea.Devmajor(), ea.Devminor()), fmt.Sprintf("%d,%d", eb.Devmajor(), eb.Devminor())
 			add(KindType, fmt.Sprintf("%v %s → %s", ea.Type, o, n), o, n)
 		}
 	case ta == archive.TypePAXGlobal:
-		if d := recordsDiff(ea.PAXRecords, eb.PAXRecords); d != "" {
+		if d := recordsDiff(ea.PAXRecords(), eb.PAXRecords()); d != "" {
 			add(KindPax, "pax global header: "+d, "", "")
 		}
 		return diffs, false
@@ -556,34 +572,35 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 		o, n := fmt.Sprintf("%04o", ea.Mode), fmt.Sprintf("%04o", eb.Mode)
 		add(KindMode, o+" → "+n, o, n)
 	}
-	if ea.UID != eb.UID || ea.GID != eb.GID || ea.Uname != eb.Uname || ea.Gname != eb.Gname {
-		o, n := owner(ea), owner(eb)
+	if ea.owner() != eb.owner() {
+		o, n := ownerString(ea), ownerString(eb)
 		add(KindOwner, o+" → "+n, o, n)
 	}
-	if !ea.ModTime.Equal(eb.ModTime) {
-		o, n := formatTime(ea.ModTime), formatTime(eb.ModTime)
+	if ea.mtimeSec != eb.mtimeSec || ea.mtimeNsec != eb.mtimeNsec {
+		o, n := formatTime(ea.ModTime()), formatTime(eb.ModTime())
 		add(KindMtime, o+" → "+n, o, n)
 	}
-	if d := recordsDiff(ea.Xattrs, eb.Xattrs); d != "" {
+	if d := recordsDiff(ea.Xattrs(), eb.Xattrs()); d != "" {
 		add(KindXattr, d, "", "")
 	}
-	if d := recordsDiff(withoutNoise(ea.PAXRecords), withoutNoise(eb.PAXRecords)); d != "" {
+	if d := recordsDiff(withoutNoise(ea.PAXRecords()), withoutNoise(eb.PAXRecords())); d != "" {
 		add(KindPax, d, "", "")
 	}
 	return diffs, needContent
 }
 
-func linkDesc(e *archive.Entry) string {
+func linkDesc(e *entryMeta) string {
 	if e.Type == archive.TypeHardlink {
 		return fmt.Sprintf("hardlink to %q", e.Linkname)
 	}
 	return e.Type.String()
 }
 
-func owner(e *archive.Entry) string {
-	s := fmt.Sprintf("%d/%d", e.UID, e.GID)
-	if e.Uname != "" || e.Gname != "" {
-		s += " " + e.Uname + "/" + e.Gname
+func ownerString(e *entryMeta) string {
+	o := e.owner()
+	s := fmt.Sprintf("%d/%d", o.uid, o.gid)
+	if o.uname != "" || o.gname != "" {
+		s += " " + o.uname + "/" + o.gname
 	}
 	return s
 }
@@ -664,7 +681,7 @@ func (c *comparer) extract(p string, t *tree, pairs []contentPair, pick func(con
 		return nil, err
 	}
 	defer f.Close()
-	s, err := archive.Open(f, p, archive.Options{Limits: c.opts.limits(), TempDir: c.tmp})
+	s, err := archive.Open(f, p, c.readOpts())
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -16,10 +17,15 @@ type lineOp struct {
 // textDiff renders a unified diff of two texts: line mode of go-diff with
 // no time limit (the result never depends on machine load), our own @@
 // hunks with ContextLines of context, lines and hunks capped.
+// It returns nil when the texts are too different for a line diff within
+// maxDiffSteps: the caller shows them as bytes instead.
 func (c *comparer) textDiff(a, b string) *ContentDiff {
 	dmp := diffmatchpatch.New()
 	dmp.DiffTimeout = 0
 	ca, cb, lines := dmp.DiffLinesToChars(a, b)
+	if !diffWithin([]rune(ca), []rune(cb), maxDiffSteps) {
+		return nil
+	}
 	diffs := dmp.DiffCharsToLines(dmp.DiffMain(ca, cb, false), lines)
 	var ops []lineOp
 	for _, d := range diffs {
@@ -152,3 +158,56 @@ func (c *comparer) capLine(s string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// maxDiffSteps bounds the work of a line diff. go-diff without a time
+// limit (which would make reports depend on machine load) takes time in
+// the number of lines times the number of differing lines: two 8 MiB
+// texts of distinct lines would take hours. The bound is on steps, not
+// time, so the same inputs always get the same diff.
+var maxDiffSteps = 50_000_000
+
+// diffWithin reports whether Myers' algorithm finds the shortest edit
+// script between the line sequences a and b within budget steps (a step
+// is one diagonal probed or one equal line followed): go-diff's bisection
+// does the same work within a small factor.
+func diffWithin(a, b []rune, budget int) bool {
+	for len(a) > 0 && len(b) > 0 && a[0] == b[0] {
+		a, b = a[1:], b[1:]
+	}
+	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
+		a, b = a[:len(a)-1], b[:len(b)-1]
+	}
+	n, m := len(a), len(b)
+	if n == 0 || m == 0 {
+		return true
+	}
+	// v[k+dmax] is the furthest x reached on diagonal k. Round d probes
+	// d+1 diagonals, so d stays below the budget's square root.
+	dmax := min(n+m, int(math.Sqrt(2*float64(budget)))+2)
+	v := make([]int, 2*dmax+3)
+	steps := 0
+	off := dmax + 1
+	for d := 0; d <= dmax; d++ {
+		for k := -d; k <= d; k += 2 {
+			var x int
+			if k == -d || (k != d && v[k-1+off] < v[k+1+off]) {
+				x = v[k+1+off]
+			} else {
+				x = v[k-1+off] + 1
+			}
+			y := x - k
+			for x < n && y < m && a[x] == b[y] {
+				x, y = x+1, y+1
+				steps++
+			}
+			v[k+off] = x
+			if steps++; steps > budget {
+				return false
+			}
+			if x >= n && y >= m {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -65,9 +66,24 @@ type ImageOptions struct {
 	// Insecure talks plain HTTP to the registry (ggcr's name.Insecure).
 	// Loopback and private addresses use HTTP anyway.
 	Insecure bool
-	// Transport is the HTTP transport under authentication. Default
-	// remote.DefaultTransport.
+	// Transport is the HTTP transport under reproof's timeouts, redirect
+	// policy and retries and ggcr's authentication. Default: a copy of
+	// remote.DefaultTransport of the pull's own, without keep-alives.
 	Transport http.RoundTripper
+	// Timeout bounds each wait for the registry: for the response headers,
+	// and for the next bytes of a body (a slow but moving download never
+	// times out). Default: $REPROOF_HTTP_TIMEOUT if it holds a positive Go
+	// duration, else DefaultRegistryTimeout.
+	Timeout time.Duration
+	// Retries is how many attempts a transient failure (a 5xx, 408 or 429
+	// answer, a refused or reset connection, a stall, a truncated body)
+	// gets in all. Default DefaultRegistryRetries.
+	Retries int
+	// RetryBackoff is the wait after the first failed attempt; it doubles
+	// after each further one. Default DefaultRegistryBackoff.
+	RetryBackoff time.Duration
+	// Getenv reads REPROOF_HTTP_TIMEOUT; nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // PulledImage is a verified image, kept in the cache.
@@ -103,7 +119,15 @@ func DefaultCacheDir() (string, error) {
 //
 // Without a digest, PullImage refuses with an *UnpinnedError naming the
 // digest the reference resolves to, unless opts.AllowUnpinned is set.
+//
+// A hostile or broken registry gets bounded time and attempts: each wait
+// for it is bounded by opts.Timeout, transient failures are tried
+// opts.Retries times in all, redirects are capped and loops refused, and
+// its error texts are cut short. Errors are one line. Nothing reaches the
+// cache unverified: a failed pull leaves at most complete, verified blobs
+// (which a later pull reuses) and never an index.json entry.
 func PullImage(ctx context.Context, ref string, opts ImageOptions) (*PulledImage, error) {
+	opts = opts.withDefaults()
 	if opts.Platform == "" {
 		opts.Platform = DefaultPlatform
 	}
@@ -129,6 +153,15 @@ func PullImage(ctx context.Context, ref string, opts ImageOptions) (*PulledImage
 	if err != nil {
 		return nil, fmt.Errorf("pulling image %q: %s", ref, oneLine(err))
 	}
+	base := opts.Transport
+	if base == nil {
+		// A transport of the pull's own: never a connection another
+		// client left idle, and none kept (registryTransport makes one
+		// request per connection anyway).
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		t.DisableKeepAlives = true
+		base = t
+	}
 	p := &puller{
 		ref:      ref,
 		parsed:   parsed,
@@ -138,15 +171,21 @@ func PullImage(ctx context.Context, ref string, opts ImageOptions) (*PulledImage
 			remote.WithContext(ctx),
 			remote.WithAuthFromKeychain(opts.Keychain),
 			remote.WithPlatform(*platform),
+			remote.WithTransport(&registryTransport{base: base, timeout: opts.Timeout}),
+			remote.WithRetryBackoff(remote.Backoff{Duration: opts.RetryBackoff, Factor: 2, Steps: opts.Retries}),
 		},
 	}
-	if opts.Transport != nil {
-		p.remote = append(p.remote, remote.WithTransport(opts.Transport))
+	retrying := func(pull func() (*PulledImage, error)) (*PulledImage, error) {
+		img, err := retryPull(ctx, opts.Retries, opts.RetryBackoff, pull)
+		if ctxErr := ctx.Err(); err != nil && ctxErr != nil {
+			return nil, fmt.Errorf("pulling image %q: %w", ref, ctxErr)
+		}
+		return img, err
 	}
 
 	pinnedRef, pinned := parsed.(name.Digest)
 	if !pinned {
-		return p.pullUnpinned(ctx, opts.AllowUnpinned)
+		return retrying(func() (*PulledImage, error) { return p.pullUnpinned(ctx, opts.AllowUnpinned) })
 	}
 	want, err := v1.NewHash(pinnedRef.DigestStr())
 	if err != nil {
@@ -160,7 +199,7 @@ func PullImage(ctx context.Context, ref string, opts ImageOptions) (*PulledImage
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return nil, fmt.Errorf("pulling image %q: %w", ref, ctxErr)
 	}
-	img, err := p.pull(ctx, pinnedRef, want)
+	img, err := retrying(func() (*PulledImage, error) { return p.pull(ctx, pinnedRef, want) })
 	if err != nil && errors.Is(cacheErr, errCacheCorrupt) {
 		return nil, fmt.Errorf("%w (the cached copy was unusable: %s)", err, oneLine(cacheErr))
 	}
@@ -269,26 +308,34 @@ func (p *puller) store(ctx context.Context, desc *remote.Descriptor, pinned v1.H
 			return nil, fmt.Errorf("pulling image %q: %w", p.ref, ctxErr)
 		}
 		if isGGCRDigestError(err) && !errors.Is(err, ErrDigestMismatch) {
-			return nil, fmt.Errorf("pulling image %q: %s: %w", p.ref, oneLine(err), ErrDigestMismatch)
+			return nil, fmt.Errorf("pulling image %q: %s: %w", p.ref, remoteText(err.Error()), ErrDigestMismatch)
 		}
-		return nil, fmt.Errorf("pulling image %q: %w", p.ref, flat{err})
+		return nil, fmt.Errorf("pulling image %q: %w", p.ref, remoteErr{err})
 	}
 	entry.Ref = p.ref
 	return entry, nil
 }
 
-// remoteError describes a failed registry request in one line.
+// remoteError describes a failed registry request in one line, with what
+// the registry said cut short and stripped of control characters.
 func (p *puller) remoteError(err error) error {
 	if isGGCRDigestError(err) {
-		return fmt.Errorf("pulling image %q: %s: %w", p.ref, oneLine(err), ErrDigestMismatch)
+		return fmt.Errorf("pulling image %q: %s: %w", p.ref, remoteText(err.Error()), ErrDigestMismatch)
 	}
 	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, ctxErr) {
 			return fmt.Errorf("pulling image %q: %w", p.ref, ctxErr)
 		}
 	}
-	return fmt.Errorf("pulling image %q from %s: %s", p.ref, p.parsed.Context().RegistryStr(), oneLine(err))
+	return fmt.Errorf("pulling image %q from %s: %w", p.ref, p.parsed.Context().RegistryStr(), remoteErr{err})
 }
+
+// remoteErr is a registry's error, its message made safe by remoteText,
+// its chain kept for errors.Is and errors.As.
+type remoteErr struct{ err error }
+
+func (r remoteErr) Error() string { return remoteText(r.err.Error()) }
+func (r remoteErr) Unwrap() error { return r.err }
 
 // isGGCRDigestError reports whether err is go-containerregistry's own digest
 // verification failing (a manifest fetched by digest, or a blob read through
@@ -323,13 +370,6 @@ func platformOf(p *v1.Platform) v1.Platform {
 	}
 	return *p
 }
-
-// flat is an error whose message is folded onto one line, keeping the chain
-// for errors.Is.
-type flat struct{ err error }
-
-func (f flat) Error() string { return oneLine(f.err) }
-func (f flat) Unwrap() error { return f.err }
 
 // oneLine folds a multi-line error message onto one line.
 func oneLine(err error) string {

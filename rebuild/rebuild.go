@@ -172,6 +172,9 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	imgOpts := opts.ImageOptions
 	imgOpts.Platform = opts.Platform
 	imgOpts.AllowUnpinned = opts.AllowUnpinned
+	if imgOpts.Getenv == nil {
+		imgOpts.Getenv = getenv
+	}
 	img, err := PullImage(ctx, opts.Image, imgOpts)
 	if err != nil {
 		return nil, err

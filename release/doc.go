@@ -8,5 +8,8 @@
 // It is strict: a malformed manifest line is an error naming the file and
 // line, never skipped; a name listed twice with two digests is an error;
 // downloads are verified while they stream and nothing unverified is
-// cached.
+// cached. A hostile or broken server gets bounded time and attempts: every
+// wait for it is bounded (SourceOptions.Timeout, or REPROOF_HTTP_TIMEOUT),
+// transient failures are retried a bounded number of times, redirects are
+// capped and loops refused, and sizes are capped.
 package release

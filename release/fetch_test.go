@@ -137,6 +137,9 @@ func TestFetchFaults(t *testing.T) {
 		wantErr      string
 		wantIs       error
 		wantAttempts int
+		// good is what a healed server serves under the same claims
+		// (default: body).
+		good []byte
 	}{
 		{
 			name:    "404",
@@ -198,26 +201,28 @@ func TestFetchFaults(t *testing.T) {
 			handler: func(*testServer) http.HandlerFunc { return chunked(big) },
 			asset:   func(a Asset) Asset { a.Size = 10; return a },
 			wantErr: "too large: the server sent more than the 10 bytes the release lists", wantIs: ErrTooLarge, wantAttempts: 1,
+			good: body[:10],
 		},
 		{
 			name:    "more bytes than announced, size listed",
 			handler: func(*testServer) http.HandlerFunc { return raw(5, big) },
 			asset:   func(a Asset) Asset { a.Size = int64(len(big)); return a },
 			wantErr: "the server announces 5 bytes, the release lists 5000", wantAttempts: 1,
+			good: big,
 		},
 		{
 			name:    "more bytes than announced, digest listed",
 			handler: func(*testServer) http.HandlerFunc { return raw(5, big) },
 			asset:   func(a Asset) Asset { a.SHA256 = digest(big); return a },
 			wantErr: "digest mismatch: the download has sha256 " + digest(big[:5]) + ", the release publishes " + digest(big),
-			wantIs:  ErrDigestMismatch, wantAttempts: 1,
+			wantIs:  ErrDigestMismatch, wantAttempts: 1, good: big,
 		},
 		{
 			name:    "digest mismatch",
 			handler: func(*testServer) http.HandlerFunc { return failing(0, 0, body) },
 			asset:   func(a Asset) Asset { a.SHA256 = digest([]byte("the real thing")); return a },
 			wantErr: "digest mismatch: the download has sha256 " + digest(body) + ", the release publishes " + digest([]byte("the real thing")),
-			wantIs:  ErrDigestMismatch, wantAttempts: 1,
+			wantIs:  ErrDigestMismatch, wantAttempts: 1, good: []byte("the real thing"),
 		},
 		{
 			name: "redirect loop",
@@ -280,7 +285,61 @@ func TestFetchFaults(t *testing.T) {
 				t.Errorf("the server was asked %d times, want %d", got, tt.wantAttempts)
 			}
 			assertCacheEmpty(t, cacheDir)
+
+			// The server heals: the same cache gets the right bytes,
+			// downloaded, none of the bad ones reused.
+			good := tt.good
+			if good == nil {
+				good = body
+			}
+			ts.handle("/x/garage", raw(len(good), good))
+			d, err = NewFetcher(src, cacheDir, opts).Fetch(context.Background(), a)
+			if err != nil {
+				t.Fatalf("Fetch from the healed server = %v", err)
+			}
+			if got, _ := os.ReadFile(d.Path); d.Cached || d.SHA256 != digest(good) || !bytes.Equal(got, good) {
+				t.Errorf("Fetch from the healed server = %+v, want the %d good bytes, downloaded", d, len(good))
+			}
 		})
+	}
+}
+
+// TestFetchTimeoutFromEnv: REPROOF_HTTP_TIMEOUT sets the default timeout;
+// an explicit Timeout wins, and a value that is not a positive duration
+// is ignored.
+func TestFetchTimeoutFromEnv(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == TimeoutEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, tt := range []struct {
+		opts SourceOptions
+		want time.Duration
+	}{
+		{SourceOptions{Getenv: env("")}, DefaultTimeout},
+		{SourceOptions{Getenv: env("250ms")}, 250 * time.Millisecond},
+		{SourceOptions{Getenv: env("0")}, DefaultTimeout},
+		{SourceOptions{Getenv: env("a while")}, DefaultTimeout},
+		{SourceOptions{Getenv: env("250ms"), Timeout: time.Minute}, time.Minute},
+	} {
+		if got := tt.opts.withDefaults().Timeout; got != tt.want {
+			t.Errorf("Timeout with %s=%q and %v = %v, want %v", TimeoutEnv, tt.opts.Getenv(TimeoutEnv), tt.opts.Timeout, got, tt.want)
+		}
+	}
+
+	// In force: a stalled server fails after the environment's timeout.
+	ts := newTestServer(t)
+	ts.handle("/garage", stalling(ts, content("garage"), -1))
+	opts := testOptions()
+	opts.Timeout, opts.Retries, opts.Getenv = 0, 1, env("200ms")
+	src, _ := NewHTTPSource(ts.URL, opts)
+	_, err := NewFetcher(src, t.TempDir(), opts).Fetch(context.Background(), src.Asset("garage"))
+	if err == nil || !strings.Contains(err.Error(), "server stalled: no response within 200ms") {
+		t.Errorf("Fetch from a stalled server with %s=200ms = %v", TimeoutEnv, err)
 	}
 }
 

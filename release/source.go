@@ -61,7 +61,9 @@ type SourceOptions struct {
 	// Its CheckRedirect is replaced by the package's redirect policy.
 	HTTP *http.Client
 	// Timeout bounds each request: the wait for the response headers and
-	// every wait for the next bytes of the body. Default 60s.
+	// every wait for the next bytes of the body. Default: the environment
+	// variable REPROOF_HTTP_TIMEOUT (read with Getenv) if it holds a
+	// positive Go duration such as "30s", else DefaultTimeout.
 	Timeout time.Duration
 	// Retries is how many attempts a transient failure (connection error,
 	// reset, stall, truncated body, 5xx, 408, 429) gets in all. Default 3.
@@ -85,6 +87,10 @@ const (
 	DefaultRetryBackoff = 200 * time.Millisecond
 	DefaultMaxSize      = 16 << 30
 
+	// TimeoutEnv names the environment variable that sets the default
+	// Timeout.
+	TimeoutEnv = "REPROOF_HTTP_TIMEOUT"
+
 	maxRetryDelay = 5 * time.Second
 	maxRedirects  = 10
 )
@@ -103,7 +109,11 @@ func (o SourceOptions) withDefaults() SourceOptions {
 		o.HTTP = &http.Client{}
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
+		if d, err := time.ParseDuration(o.Getenv(TimeoutEnv)); err == nil && d > 0 {
+			o.Timeout = d
+		} else {
+			o.Timeout = DefaultTimeout
+		}
 	}
 	if o.Retries <= 0 {
 		o.Retries = DefaultRetries

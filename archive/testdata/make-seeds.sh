@@ -44,3 +44,9 @@ tar --format=pax -S -cf "$out/sparse-pax.tar" sparse
 # Nested: a zip inside a tar inside gzip.
 mkdir nest && cp "$out/t.zip" nest/inner.zip && tar -czf "$out/nested.tar.gz" nest
 printf 'plain text, not an archive\n' > "$out/plain.txt"
+# Compressed streams in the shapes the fuzz targets of each decoder start
+# from: xz in many blocks with sizes in their headers, zstd with a long
+# window, bzip2.
+seq 1 3000 | xz -T2 --block-size=2KiB > "$out/blocks.xz"
+seq 1 3000 | zstd -q --long=27 -19 > "$out/long.zst"
+seq 1 3000 | bzip2 -9 > "$out/plain.bz2"

@@ -22,8 +22,7 @@ type normalizeConfig struct {
 	compression string
 	tmpdir      string
 	quiet       bool
-	maxEntries  int64
-	maxBytes    int64
+	limits      archive.Limits
 }
 
 func normalizeUsage(w io.Writer, fs interface{ FlagUsages() string }) {
@@ -69,8 +68,12 @@ func runNormalize(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.passes, "passes", "all", "normalization passes to apply (`LIST`)")
 	fs.StringVar(&cfg.compression, "compression", "keep", "output compression: keep, none, gzip, xz, zstd")
 	fs.StringVar(&cfg.tmpdir, "tmpdir", "", "directory for the sort spill file (default $TMPDIR)")
-	fs.Int64Var(&cfg.maxEntries, "max-entries", archive.DefaultMaxEntries, "refuse archives with more entries than `N`")
-	fs.Int64Var(&cfg.maxBytes, "max-bytes", archive.DefaultMaxBytes, "refuse archives that decompress to more than `N` bytes")
+	fs.Int64Var(&cfg.limits.MaxEntries, "max-entries", archive.DefaultMaxEntries, "refuse archives with more entries than `N`")
+	fs.Int64Var(&cfg.limits.MaxBytes, "max-bytes", archive.DefaultMaxBytes, "refuse archives that decompress to more than `N` bytes")
+	fs.IntVar(&cfg.limits.MaxNameLength, "max-name", archive.DefaultMaxNameLength, "refuse entry names or link targets longer than `N` bytes")
+	fs.IntVar(&cfg.limits.MaxPaxBytes, "max-pax", archive.DefaultMaxPaxBytes, "refuse entries with more than `N` bytes of pax records")
+	fs.Int64Var(&cfg.limits.MaxMetadata, "max-metadata", archive.DefaultMaxMetadata, "refuse archives with more than `N` bytes of names and pax records")
+	fs.Int64Var(&cfg.limits.MaxWindow, "max-window", archive.DefaultMaxWindow, "refuse xz dictionaries or zstd windows larger than `N` bytes")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "print no summary")
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { normalizeUsage(w, fs) }); done || err != nil {
 		return err
@@ -93,7 +96,7 @@ func runNormalize(ctx context.Context, args []string, std streams) error {
 		Passes:  passes,
 		Clamp:   cfg.clamp,
 		TempDir: cfg.tmpdir,
-		Limits:  archive.Limits{MaxEntries: cfg.maxEntries, MaxBytes: cfg.maxBytes},
+		Limits:  cfg.limits,
 	}
 	epoch, source := cfg.epoch, "--epoch"
 	if epoch == "" {
@@ -165,7 +168,7 @@ func normalizeError(in string, err error) error {
 	case errors.Is(err, archive.ErrNotArchive):
 		return &hinted{msg, "reproof normalize rewrites tar, zip and ar archives and gzip, xz or zstd streams"}
 	case errors.Is(err, archive.ErrLimit):
-		return &hinted{msg, "raise the limit with --max-entries or --max-bytes if the input is trusted"}
+		return &hinted{msg, "raise the limit named in parentheses if the input is trusted"}
 	}
 	return msg
 }

@@ -149,8 +149,10 @@ provenance.intoto.json.
 
 EXIT STATUS
   0  rebuilt
-  2  error: usage, source, image, registry, runtime, timeout, interrupted
+  2  error: usage, source, image, registry, runtime, timeout
   4  the build command failed, or produced no artifact
+  130  interrupted (SIGINT, SIGTERM, SIGHUP): the container and temporary
+       files are removed, nothing is left in the output directory
 `)
 }
 

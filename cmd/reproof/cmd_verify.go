@@ -69,6 +69,8 @@ EXIT STATUS
      comparison that stopped at a limit, nothing compared
   3  reproducible only after normalization
   4  the build itself failed
+  130  interrupted: the container, temporary files and partial reports are
+       removed
 `)
 }
 

@@ -142,6 +142,9 @@ func reproof(t *testing.T, inv invocation, args ...string) result {
 	if !slices.ContainsFunc(inv.env, func(s string) bool { return strings.HasPrefix(s, "TMPDIR=") }) {
 		env = append(env, "TMPDIR="+t.TempDir())
 	}
+	if !slices.ContainsFunc(inv.env, func(s string) bool { return strings.HasPrefix(s, "XDG_CACHE_HOME=") }) {
+		env = append(env, "XDG_CACHE_HOME="+t.TempDir()) // never the real download cache
+	}
 	env = append(env, inv.env...)
 	var cmd *exec.Cmd
 	if inv.umask != "" {

@@ -9,8 +9,12 @@
 // and no archive is held in memory.
 //
 // The package is strict about what it is given: every read is bounded by
-// Limits, every malformed structure is a *FormatError naming the entry and
-// the byte offset, and nothing here panics on input.
+// Limits (entries, decompressed bytes, name and pax sizes, metadata, the
+// decoder's window), every malformed structure is a *FormatError naming
+// the entry and the byte offset, a stream must end where its format says
+// (a tar with its end-of-archive marker; data after the end, zero padding
+// aside, is an error, never ignored), and nothing here panics on input.
+// Package archivetest makes the hostile inputs the tests hold it to.
 //
 // Writers produce archives whose bytes depend only on the entries given to
 // them: compressors run with fixed, documented settings (see Settings) and

@@ -60,7 +60,7 @@ type Stream struct {
 	cur        *Entry
 	content    io.Reader
 	hash       hash.Hash
-	consumed   int64 // content bytes read across entries (zip has no counter)
+	consumed   int64 // content bytes read across entries, expanded (sparse, zip)
 	err        error // sticky
 }
 

@@ -59,7 +59,7 @@ func newZipReader(ra io.ReaderAt, size int64, limits Limits) (*zipReader, string
 	if int64(len(zr.File)) > limits.MaxEntries {
 		return nil, "", limitError("--max-entries", "more than %d entries", limits.MaxEntries)
 	}
-	if err := checkZipOverlap(zr.File); err != nil {
+	if err := checkZipOverlap(zr.File, size); err != nil {
 		return nil, "", err
 	}
 	return &zipReader{files: zr.File}, zr.Comment, nil
@@ -102,11 +102,11 @@ func zipDirectorySize(ra io.ReaderAt, size int64) (entries, cdSize, cdOffset uin
 	return le.Uint64(rec[32:]), le.Uint64(rec[40:]), le.Uint64(rec[48:]), true
 }
 
-// checkZipOverlap refuses entries whose data overlap: the "better zip
-// bomb" makes thousands of entries out of one compressed kernel, each
-// decompressed again. No zip tool writes overlapping entries; unzip
-// refuses them too.
-func checkZipOverlap(files []*zip.File) error {
+// checkZipOverlap refuses entries whose data overlap, or run past the end
+// of the file (size bytes): the "better zip bomb" makes thousands of
+// entries out of one compressed kernel, each decompressed again. No zip
+// tool writes overlapping entries; unzip refuses them too.
+func checkZipOverlap(files []*zip.File, size int64) error {
 	type span struct {
 		start, end int64
 		name       string
@@ -115,14 +115,20 @@ func checkZipOverlap(files []*zip.File) error {
 	for _, f := range files {
 		off, err := f.DataOffset()
 		if err != nil {
-			return fmt.Errorf("entry %q: %w", f.Name, err)
+			return &FormatError{Format: "zip", Entry: f.Name, Offset: -1, Err: err}
 		}
-		spans = append(spans, span{off, off + int64(f.CompressedSize64), f.Name})
+		end := off + int64(f.CompressedSize64)
+		if f.CompressedSize64 > uint64(size) || end > size {
+			return &FormatError{Format: "zip", Entry: f.Name, Offset: off,
+				Err: fmt.Errorf("%d bytes of data run past the end of the file (%d bytes): %w", f.CompressedSize64, size, errTruncated)}
+		}
+		spans = append(spans, span{off, end, f.Name})
 	}
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	for i := 1; i < len(spans); i++ {
 		if spans[i].start < spans[i-1].end+30 { // a local header is at least 30 bytes
-			return fmt.Errorf("entries %q and %q overlap in the file (a zip bomb?)", spans[i-1].name, spans[i].name)
+			return &FormatError{Format: "zip", Offset: spans[i].start,
+				Err: fmt.Errorf("entries %q and %q overlap in the file (a zip bomb?)", spans[i-1].name, spans[i].name)}
 		}
 	}
 	return nil

@@ -113,8 +113,14 @@ func (z *zipWriter) copyRaw(fh *zip.FileHeader, e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("writing zip header for %q: %w", e.Name, err)
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	n, err := io.Copy(w, r)
+	if err != nil {
 		return fmt.Errorf("copying raw %q: %w", e.Name, err)
+	}
+	if n != int64(src.CompressedSize64) {
+		// The header claims more than the file holds: a copy would
+		// claim it too, and read what follows as this entry's data.
+		return fmt.Errorf("copying raw %q: %d of %d compressed bytes: %w", e.Name, n, src.CompressedSize64, errTruncated)
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ func xzFields(h []byte) []field {
 	}
 	dict := "?"
 	if len(h) > 12 && h[12] != 0 { // block header
-		size := int(h[12]+1) * 4
+		size := (int(h[12]) + 1) * 4
 		if 12+size <= len(h) {
 			bh := h[12 : 12+size]
 			flags := bh[1]

@@ -32,7 +32,7 @@ func (c *comparer) readDirTree(root string) (*tree, error) {
 		if err != nil || rel == "." {
 			return err
 		}
-		if int64(len(t.entries)) >= c.opts.MaxEntries {
+		if int64(t.len()) >= c.opts.MaxEntries {
 			return fmt.Errorf("%w: more than %d entries (--max-entries)", archive.ErrLimit, c.opts.MaxEntries)
 		}
 		info, err := os.Lstat(p)
@@ -58,7 +58,11 @@ func (c *comparer) readDirTree(root string) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t, c.hashFiles(files)
+	if err := c.hashFiles(files); err != nil {
+		return nil, err
+	}
+	t.index()
+	return t, nil
 }
 
 func entryFromFileInfo(name string, info fs.FileInfo) *archive.Entry {
@@ -170,7 +174,7 @@ func (c *comparer) compareDirs(a, b, prefix string, depth int) error {
 			return fmt.Errorf("reading directory %q: %w", side.dir, side.err)
 		}
 	}
-	c.count(int64(len(ta.entries)), int64(len(tb.entries)))
+	c.count(int64(ta.len()), int64(tb.len()))
 	diffs, pairs := c.pairEntries(ta, tb, prefix, false)
 	c.add(diffs...)
 	for i := range pairs {

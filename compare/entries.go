@@ -3,11 +3,13 @@ package compare
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,45 +34,92 @@ func (x *entryInfo) contentDigest() []byte {
 	return x.e.Digest()
 }
 
-// tree is one side's entries, in stored order and by key.
+// tree is one side's entries, in stored order (in its arena) and by key
+// (order). A million entries take a few hundred bytes each.
 type tree struct {
-	entries []*entryInfo
-	byKey   map[string]*entryInfo // the last entry of each key, the one extraction keeps
-	dups    map[string]int        // keys stored more than once: the count
-	zipNote string                // zip archive comment
-	zeros   int64                 // zero padding after the end
+	arena   arena
+	order   []int32        // positions sorted by key, then position
+	dups    map[string]int // keys stored more than once: the count
+	zipNote string         // zip archive comment
+	zeros   int64          // zero padding after the end
 	// source holds the container stream, where contents are found by
 	// ContentOffset: the file itself when not compressed, else the spill
 	// of its decompressed stream; "" when neither is available.
 	source string
-	arena  arena
 }
 
 func newTree() *tree {
-	return &tree{byKey: map[string]*entryInfo{}, dups: map[string]int{}}
+	return &tree{dups: map[string]int{}}
 }
 
-func (t *tree) add(x *entryInfo) {
-	x.index = len(t.entries)
-	t.entries = append(t.entries, x)
-	if _, ok := t.byKey[x.key]; ok {
-		t.dups[x.key]++
-		if t.dups[x.key] == 1 {
-			t.dups[x.key] = 2
-		}
+// len returns the number of entries.
+func (t *tree) len() int { return t.arena.n }
+
+// at returns the entry stored at position i.
+func (t *tree) at(i int) *entryInfo { return t.arena.at(i) }
+
+// add numbers an entry the arena just gave out.
+func (t *tree) add(x *entryInfo) { x.index = t.arena.n - 1 }
+
+// index sorts the entries by key, counts the keys stored more than once
+// and resolves hardlinks, once every entry is in.
+func (t *tree) index() {
+	t.order = make([]int32, t.len())
+	for i := range t.order {
+		t.order[i] = int32(i)
 	}
-	t.byKey[x.key] = x
+	slices.SortFunc(t.order, func(a, b int32) int {
+		if c := strings.Compare(t.at(int(a)).key, t.at(int(b)).key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	for i := 0; i < len(t.order); {
+		j := t.runEnd(i)
+		if j-i > 1 {
+			t.dups[t.at(int(t.order[i])).key] = j - i
+		}
+		i = j
+	}
+	t.resolveHardlinks()
+}
+
+// runEnd returns the end of the run of equal keys in order that starts at
+// i.
+func (t *tree) runEnd(i int) int {
+	k := t.at(int(t.order[i])).key
+	j := i + 1
+	for j < len(t.order) && t.at(int(t.order[j])).key == k {
+		j++
+	}
+	return j
+}
+
+// lookup returns the last entry stored under key (the one extraction
+// would keep), or nil.
+func (t *tree) lookup(key string) *entryInfo {
+	i, _ := slices.BinarySearchFunc(t.order, key, func(p int32, k string) int {
+		if c := strings.Compare(t.at(int(p)).key, k); c != 0 {
+			return c
+		}
+		return -1 // every entry of key sorts before the probe: find the end
+	})
+	if i == 0 || t.at(int(t.order[i-1])).key != key {
+		return nil
+	}
+	return t.at(int(t.order[i-1]))
 }
 
 // resolveHardlinks gives each hardlink the size and digest of its target.
 func (t *tree) resolveHardlinks() {
-	for _, x := range t.entries {
+	for i := range t.len() {
+		x := t.at(i)
 		if x.e.Type != archive.TypeHardlink {
 			continue
 		}
-		target := t.byKey[normalizeName(x.e.Linkname)]
+		target := t.lookup(normalizeName(x.e.Linkname()))
 		for hops := 0; target != nil && target.e.Type == archive.TypeHardlink && hops < 8; hops++ {
-			target = t.byKey[normalizeName(target.e.Linkname)]
+			target = t.lookup(normalizeName(target.e.Linkname()))
 		}
 		if target != nil && target.e.Type == archive.TypeRegular {
 			x.setLinkTarget(target.e.Size, target.e.Digest())
@@ -163,7 +212,7 @@ func (c *comparer) readArchiveTree(p string, format archive.Format) (*tree, erro
 		t.add(t.arena.newEntry(key, e))
 	}
 	t.zeros = s.TrailingZeros
-	t.resolveHardlinks()
+	t.index()
 	if spillW != nil {
 		if err := spillW.w.(*bufio.Writer).Flush(); err != nil {
 			return nil, fmt.Errorf("spilling: %w", err)
@@ -315,7 +364,7 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 		}
 		return nil
 	}
-	c.count(int64(len(ta.entries)), int64(len(tb.entries)))
+	c.count(int64(ta.len()), int64(tb.len()))
 
 	var local []Difference
 	if fa.Container != fb.Container {
@@ -405,20 +454,41 @@ type contentPair struct {
 // pairEntries pairs the two trees by key and returns the metadata
 // differences and the pairs whose contents differ.
 func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]Difference, []contentPair) {
-	keys := make([]string, 0, len(ta.byKey)+len(tb.byKey))
-	for k := range ta.byKey {
-		keys = append(keys, k)
-	}
-	for k := range tb.byKey {
-		if _, ok := ta.byKey[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
 	var diffs []Difference
 	var pairs []contentPair
-	for _, k := range keys {
-		xa, xb := ta.byKey[k], tb.byKey[k]
+	// The first of each key both sides have, by position: for the order.
+	var firstA, firstB []int32
+	for ia, ib := 0, 0; ia < len(ta.order) || ib < len(tb.order); {
+		// The next key in either tree, and the last entry of its run in
+		// each (the one extraction keeps).
+		var k string
+		switch {
+		case ib == len(tb.order):
+			k = ta.at(int(ta.order[ia])).key
+		case ia == len(ta.order):
+			k = tb.at(int(tb.order[ib])).key
+		default:
+			k = min(ta.at(int(ta.order[ia])).key, tb.at(int(tb.order[ib])).key)
+		}
+		var xa, xb *entryInfo
+		if ia < len(ta.order) && ta.at(int(ta.order[ia])).key == k {
+			end := ta.runEnd(ia)
+			xa, firstA = ta.at(int(ta.order[end-1])), append(firstA, ta.order[ia])
+			ia = end
+		}
+		if ib < len(tb.order) && tb.at(int(tb.order[ib])).key == k {
+			end := tb.runEnd(ib)
+			xb, firstB = tb.at(int(tb.order[end-1])), append(firstB, tb.order[ib])
+			ib = end
+		}
+		if xa == nil || xb == nil { // only common keys count for the order
+			if xa != nil {
+				firstA = firstA[:len(firstA)-1]
+			}
+			if xb != nil {
+				firstB = firstB[:len(firstB)-1]
+			}
+		}
 		p := joinPath(prefix, k)
 		if strings.HasPrefix(k, paxGlobalKey) {
 			// Shown by its stored name, A's when both have one; its
@@ -427,7 +497,7 @@ func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]
 			if x == nil {
 				x = xb
 			}
-			p = joinPath(prefix, normalizeName(x.e.Name))
+			p = joinPath(prefix, normalizeName(x.name()))
 			if xa == nil || xb == nil {
 				var ra, rb map[string]string
 				if xa != nil {
@@ -460,7 +530,7 @@ func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]
 		}
 	}
 	if checkOrder {
-		if n := misordered(ta, tb); n > 0 {
+		if n := misordered(ta, tb, firstA, firstB); n > 0 {
 			diffs = append(diffs, Difference{Path: prefix, Kind: KindOrder, Detail: fmt.Sprintf("%d entries in a different order", n),
 				Old: "", New: ""})
 		}
@@ -469,30 +539,19 @@ func (c *comparer) pairEntries(ta, tb *tree, prefix string, checkOrder bool) ([]
 }
 
 // misordered counts the common entries whose rank among the common
-// entries differs between the two sides.
-func misordered(ta, tb *tree) int {
-	seqA, seqB := firstSequence(ta, tb), firstSequence(tb, ta)
+// entries differs between the two sides: firstA and firstB hold, for
+// each key both sides have, the position of its first occurrence (a
+// duplicate does not move its name), in key order.
+func misordered(ta, tb *tree, firstA, firstB []int32) int {
+	slices.Sort(firstA)
+	slices.Sort(firstB)
 	n := 0
-	for i := range seqA {
-		if seqA[i] != seqB[i] {
+	for i := range firstA {
+		if ta.at(int(firstA[i])).key != tb.at(int(firstB[i])).key {
 			n++
 		}
 	}
 	return n
-}
-
-// firstSequence lists the keys of t that other also has, in the order of
-// their first occurrence in t (a duplicate does not move its name).
-func firstSequence(t, other *tree) []string {
-	seen := make(map[string]bool, len(t.byKey))
-	var seq []string
-	for _, x := range t.entries {
-		if !seen[x.key] && other.byKey[x.key] != nil {
-			seen[x.key] = true
-			seq = append(seq, x.key)
-		}
-	}
-	return seq
 }
 
 func joinPath(prefix, key string) string {
@@ -546,16 +605,16 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 			needContent = ea.digest != eb.digest
 		}
 	case ta == archive.TypeSymlink:
-		if ea.Linkname != eb.Linkname {
-			add(KindLink, fmt.Sprintf("→ %q became → %q", ea.Linkname, eb.Linkname), ea.Linkname, eb.Linkname)
+		if ea.Linkname() != eb.Linkname() {
+			add(KindLink, fmt.Sprintf("→ %q became → %q", ea.Linkname(), eb.Linkname()), ea.Linkname(), eb.Linkname())
 		}
 	case ta == archive.TypeHardlink:
-		if normalizeName(ea.Linkname) != normalizeName(eb.Linkname) {
+		if normalizeName(ea.Linkname()) != normalizeName(eb.Linkname()) {
 			_, la := xa.linkTarget()
 			_, lb := xb.linkTarget()
 			same := la != nil && bytes.Equal(la, lb)
 			diffs = append(diffs, Difference{Path: p, Kind: KindLink, SameContent: same,
-				Detail: fmt.Sprintf("hardlink to %q → to %q", ea.Linkname, eb.Linkname), Old: ea.Linkname, New: eb.Linkname})
+				Detail: fmt.Sprintf("hardlink to %q → to %q", ea.Linkname(), eb.Linkname()), Old: ea.Linkname(), New: eb.Linkname()})
 		}
 	case ta == archive.TypeCharDevice, ta == archive.TypeBlockDevice:
 		if ea.Devmajor() != eb.Devmajor() || ea.Devminor() != eb.Devminor() {
@@ -591,7 +650,7 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 
 func linkDesc(e *entryMeta) string {
 	if e.Type == archive.TypeHardlink {
-		return fmt.Sprintf("hardlink to %q", e.Linkname)
+		return fmt.Sprintf("hardlink to %q", e.Linkname())
 	}
 	return e.Type.String()
 }
@@ -737,7 +796,7 @@ func (c *comparer) extractByOffset(source string, want map[int]*entryInfo) (map[
 			err = cerr
 		}
 		if err == nil && n != x.e.Size {
-			err = fmt.Errorf("entry %q: %d of %d bytes found on a second read", x.e.Name, n, x.e.Size)
+			err = fmt.Errorf("entry %q: %d of %d bytes found on a second read", x.name(), n, x.e.Size)
 		}
 		if err != nil {
 			return nil, err

@@ -339,7 +339,40 @@ func setChecksum(blk []byte) {
 // "d/%08d" and its end-of-archive marker, building each header from a
 // template (no archive/tar, no fmt: a million entries take a moment).
 func ManyEmptyFiles(w io.Writer, n int) error {
-	tmpl := RawHeader("d/00000000", tar.TypeReg, 0)
+	return manyEntries(w, n, RawHeader("d/00000000", tar.TypeReg, 0))
+}
+
+// ManyHardlinks writes a tar of an empty file "d/00000000" and n-1
+// hardlinks to it, "d/00000001" on.
+func ManyHardlinks(w io.Writer, n int) error {
+	if _, err := w.Write(RawHeader("d/00000000", tar.TypeReg, 0)); err != nil {
+		return err
+	}
+	link := RawHeader("d/00000000", tar.TypeLink, 0)
+	copy(link[157:], "d/00000000")
+	setChecksum(link)
+	return manyEntries(&skipFirst{w: w, skip: 512}, n, link)
+}
+
+// skipFirst drops the first skip bytes written.
+type skipFirst struct {
+	w    io.Writer
+	skip int
+}
+
+func (s *skipFirst) Write(p []byte) (int, error) {
+	n := len(p)
+	k := min(s.skip, len(p))
+	s.skip -= k
+	if _, err := s.w.Write(p[k:]); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// manyEntries writes n copies of the header tmpl, named "d/%08d" from 0,
+// and the end-of-archive marker.
+func manyEntries(w io.Writer, n int, tmpl []byte) error {
 	base := 0 // the checksum without the name's digits
 	for i, c := range tmpl {
 		switch {

@@ -348,18 +348,19 @@ func TestFetchTimeoutFromEnv(t *testing.T) {
 // never pauses that long, arrives.
 func TestFetchSlowButMoving(t *testing.T) {
 	ts := newTestServer(t)
-	// 40 bytes, one every 50 ms: 2 s in all, never 1 s without a byte.
-	body := bytes.Repeat([]byte("slow but sure "), 3)[:40]
+	// 60 bytes, one every 100 ms: 6 s in all, never 5 s without a byte
+	// (a 50x margin, so a loaded machine does not make it fail).
+	body := bytes.Repeat([]byte("slow but sure "), 5)[:60]
 	ts.handle("/garage", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		for i := range body {
 			w.Write(body[i : i+1])
 			w.(http.Flusher).Flush()
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 	opts := testOptions()
-	opts.Timeout = time.Second
+	opts.Timeout = 5 * time.Second
 	opts.Retries = 1
 	src, _ := NewHTTPSource(ts.URL, opts)
 	start := time.Now()

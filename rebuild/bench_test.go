@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // BenchmarkRebuildOverhead measures what a rebuild with a cached image costs
@@ -77,7 +79,10 @@ func (e *rebuildEnv) directRun(b *testing.B, runtime string) time.Duration {
 	var total time.Duration
 	switch runtime {
 	case "docker":
-		docker, _ := exec.LookPath("/usr/bin/docker")
+		docker, err := testenv.DockerCLI()
+		if err != nil {
+			b.Fatal(err)
+		}
 		rt := &cliRuntime{name: "docker", bin: docker, env: e.docker.Env()}
 		id, err := rt.ensureImage(ctx, spec)
 		if err != nil {

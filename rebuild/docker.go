@@ -96,7 +96,6 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 
 	start := exec.Command(r.bin, "start", "--attach", spec.Name)
 	start.Env = r.env
-	start.Stdin = nil
 	start.Stdout = spec.Stdout
 	start.Stderr = spec.Stderr
 	if err := start.Start(); err != nil {

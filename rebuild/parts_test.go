@@ -313,3 +313,12 @@ func TestProvenanceShape(t *testing.T) {
 		t.Errorf("externalParameters: %v", ext)
 	}
 }
+
+// imageFile is imageFiles for one file.
+func imageFile(ctx context.Context, img v1.Image, p string, limit int64) ([]byte, error) {
+	data, err := imageFiles(ctx, img, []string{p}, limit)
+	if err != nil {
+		return nil, err
+	}
+	return data[0], nil
+}

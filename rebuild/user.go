@@ -140,15 +140,6 @@ func imageFiles(ctx context.Context, img v1.Image, paths []string, limit int64) 
 	return data, nil
 }
 
-// imageFile is imageFiles for one file.
-func imageFile(ctx context.Context, img v1.Image, p string, limit int64) ([]byte, error) {
-	data, err := imageFiles(ctx, img, []string{p}, limit)
-	if err != nil {
-		return nil, err
-	}
-	return data[0], nil
-}
-
 type fileState int
 
 const (

@@ -38,6 +38,9 @@ type AssetCheck struct {
 	// Checksums are the published checksums that name the file, each
 	// with whether it matched.
 	Checksums []CheckedChecksum `json:"checksums,omitempty"`
+	// Path is the verified bytes on disk (Downloaded.Path), for callers
+	// that go on to read them.
+	Path string `json:"-"`
 }
 
 // CheckedChecksum is one published checksum compared with the bytes.
@@ -190,7 +193,7 @@ func CheckPublished(ctx context.Context, src Source, f *Fetcher, opts CheckOptio
 		if err != nil {
 			return nil, err
 		}
-		ac := AssetCheck{Name: a.Name, URL: a.URL, SHA256: d.SHA256, SHA512: d.SHA512, Size: d.Size, Status: StatusUnlisted}
+		ac := AssetCheck{Name: a.Name, URL: a.URL, SHA256: d.SHA256, SHA512: d.SHA512, Size: d.Size, Status: StatusUnlisted, Path: d.Path}
 		for _, m := range manifests {
 			for _, c := range m.Checksums {
 				if !namesAsset(c.Name, a.Name) {

@@ -36,10 +36,6 @@ func (c *comparer) memberChecksums(pub *published) (map[string][]report.Checksum
 	}
 	out := map[string][]report.Checksum{}
 	used := map[int]bool{} // index into Unmatched
-	index := map[*release.Checksum]int{}
-	for i := range pub.check.Unmatched {
-		index[&pub.check.Unmatched[i]] = i
-	}
 	for _, name := range pub.names {
 		found, err := c.scanMembers(pub.files[name].path, "published "+name, wanted)
 		if err != nil {
@@ -49,12 +45,11 @@ func (c *comparer) memberChecksums(pub *published) (map[string][]report.Checksum
 			return nil, nil, err
 		}
 		for _, fm := range found {
-			for i := range pub.check.Unmatched {
-				ck := &pub.check.Unmatched[i]
+			for i, ck := range pub.check.Unmatched {
 				if !memberNamed(fm.path, ck.Name) || !sectionMatches(ck.Section, name) {
 					continue
 				}
-				used[index[ck]] = true
+				used[i] = true
 				computed := fm.sums[ck.Algorithm]
 				manifest := ck.Source
 				if ck.Section != "" {

@@ -1,13 +1,19 @@
 package release
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var lowerHex = regexp.MustCompile(`^[0-9a-f]+$`)
@@ -70,6 +76,70 @@ func FuzzParseManifest(f *testing.F) {
 			}
 			if c.Name == "" || c.Source != source || c.Line < 1 || c.Line > lines {
 				t.Fatalf("ParseManifest(%q): checksum %+v: empty name, wrong source or line outside 1..%d", source, c, lines)
+			}
+		}
+	})
+}
+
+// FuzzListing serves arbitrary bytes as the answer of the GitHub and GitLab
+// release APIs and as a JSON index of artifacts, from a real HTTP server on
+// 127.0.0.1, and lists each source. Seeds are the recorded API answers
+// and Garage's index. A listing must never panic; it ends in one line
+// naming the source, or in assets sorted by name, unique, with names that
+// cannot climb out of a directory, absolute http(s) URLs, a size of -1 or
+// more, and a digest that is empty or 64 lowercase hex digits.
+func FuzzListing(f *testing.F) {
+	var answer atomic.Pointer[[]byte]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(*answer.Load())
+	}))
+	f.Cleanup(srv.Close)
+	for _, name := range []string{"github-release.json", "gitlab-release.json", "garage-releases.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "sources", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, p := range []string{"{{API}}", "{{DOWNLOAD}}", "{{WEB}}", "{{BASE}}"} {
+			data = bytes.ReplaceAll(data, []byte(p), []byte(srv.URL))
+		}
+		f.Add(data)
+	}
+	opts := SourceOptions{GitHubAPI: srv.URL, GitLabAPI: srv.URL, Getenv: func(string) string { return "" },
+		Timeout: 10 * time.Second, Retries: 1}
+	var sources []Source
+	for _, spec := range []string{"github:status-im/nimbus-eth2@v25.1.0", "gitlab:archlinux/archlinux-docker@v20250105.0.299327",
+		srv.URL + "/_releases.json"} {
+		src, err := NewSource(spec, opts)
+		if err != nil {
+			f.Fatal(err)
+		}
+		sources = append(sources, src)
+	}
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		answer.Store(&data)
+		for _, src := range sources {
+			l, err := src.List(context.Background())
+			if err != nil {
+				if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "listing ") {
+					t.Fatalf("List() = %q, want one line naming the source", msg)
+				}
+				continue
+			}
+			for i, a := range l.Assets {
+				if i > 0 && l.Assets[i-1].Name >= a.Name {
+					t.Fatalf("assets %q and %q are not sorted and unique", l.Assets[i-1].Name, a.Name)
+				}
+				if err := checkAssetName(a.Name); err != nil {
+					t.Fatalf("listed %v", err)
+				}
+				if _, err := parseHTTPURL(a.URL); err != nil {
+					t.Fatalf("asset %q: URL %q: %v", a.Name, a.URL, err)
+				}
+				if a.Size < -1 || (a.SHA256 != "" && (len(a.SHA256) != 64 || !lowerHex.MatchString(a.SHA256))) {
+					t.Fatalf("asset %q: size %d, digest %q", a.Name, a.Size, a.SHA256)
+				}
 			}
 		}
 	})

@@ -29,7 +29,8 @@ type comparer struct {
 	passes   archive.PassSet
 	epoch    int64
 	tmp      string
-	limits   archive.Limits
+	caps     compare.Options // the caps of a comparison
+	limits   archive.Limits  // the same caps, for reading one archive
 	progress io.Writer
 }
 
@@ -191,7 +192,9 @@ func (c *comparer) compareOne(a *report.Artifact, rebuilt, published string) err
 	}
 	// A is the published file, B the rebuilt one: "missing" means
 	// published but not rebuilt, and diffs read published → rebuilt.
-	res, err := compare.Compare(c.ctx, published, rebuilt, compare.Options{TempDir: c.tmp, MaxEntries: c.limits.MaxEntries, MaxBytes: c.limits.MaxBytes, MaxDepth: c.spec.Compare.MaxDepth})
+	opts := c.caps
+	opts.TempDir, opts.MaxDepth = c.tmp, c.spec.Compare.MaxDepth
+	res, err := compare.Compare(c.ctx, published, rebuilt, opts)
 	if err != nil {
 		return err
 	}

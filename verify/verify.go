@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/archive"
+	"github.com/reproof/reproof/compare"
 	"github.com/reproof/reproof/rebuild"
 	"github.com/reproof/reproof/release"
 	"github.com/reproof/reproof/report"
@@ -51,12 +52,12 @@ type Options struct {
 	CacheDir string
 	// TempDir holds normalized copies and comparison spills.
 	TempDir string
-	// Limits for reading archives (entries, decompressed bytes per archive).
-	MaxEntries int64
-	MaxBytes   int64
-	Progress   io.Writer
-	Version    string
-	Now        func() time.Time
+	// Caps bounds every archive read: the Max* caps of a compare.Options
+	// (zero: their defaults) except MaxDepth, which comes from the spec.
+	Caps     compare.Options
+	Progress io.Writer
+	Version  string
+	Now      func() time.Time
 }
 
 // Verify runs the verification. It returns the Verification whatever the
@@ -148,7 +149,10 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 	}
 	c := &comparer{
 		ctx: ctx, spec: s, passes: passes, epoch: res.Source.SourceDateEpoch,
-		tmp: work, limits: archive.Limits{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes},
+		tmp: work, caps: opts.Caps, limits: archive.Limits{
+			MaxEntries: opts.Caps.MaxEntries, MaxBytes: opts.Caps.MaxBytes, MaxNameLength: opts.Caps.MaxNameLength,
+			MaxPaxBytes: opts.Caps.MaxPaxBytes, MaxMetadata: opts.Caps.MaxMetadata, MaxWindow: opts.Caps.MaxWindow,
+		},
 		progress: opts.Progress,
 	}
 	arts, warnings, err := c.artifacts(res.Artifacts, rebuiltDir, pub)

@@ -10,6 +10,7 @@ import (
 	"github.com/reproof/reproof/archive"
 	"github.com/reproof/reproof/compare"
 	"github.com/reproof/reproof/report"
+	"github.com/spf13/pflag"
 )
 
 type diffConfig struct {
@@ -64,13 +65,7 @@ func runDiff(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.diffoscopeFile, "diffoscope-json", "", "also write the report in diffoscope's JSON structure to `FILE`")
 	fs.StringVar(&cfg.textFile, "text", "", "also write the text report to `FILE`")
 	fs.IntVar(&cfg.opts.MaxDepth, "max-depth", compare.DefaultMaxDepth, "open nested archives up to `N` levels deep")
-	fs.Int64Var(&cfg.opts.MaxEntries, "max-entries", archive.DefaultMaxEntries, "stop at archives with more than `N` entries")
-	fs.Int64Var(&cfg.opts.MaxBytes, "max-bytes", compare.DefaultMaxBytes, "stop at archives that decompress to more than `N` bytes")
-	fs.Int64Var(&cfg.opts.MaxTotalBytes, "max-total-bytes", compare.DefaultMaxTotalBytes, "stop once `N` decompressed bytes were read in all, nested archives included")
-	fs.IntVar(&cfg.opts.MaxNameLength, "max-name", archive.DefaultMaxNameLength, "stop at entry names or link targets longer than `N` bytes")
-	fs.IntVar(&cfg.opts.MaxPaxBytes, "max-pax", archive.DefaultMaxPaxBytes, "stop at entries with more than `N` bytes of pax records")
-	fs.Int64Var(&cfg.opts.MaxMetadata, "max-metadata", archive.DefaultMaxMetadata, "stop at archives with more than `N` bytes of names and pax records")
-	fs.Int64Var(&cfg.opts.MaxWindow, "max-window", archive.DefaultMaxWindow, "stop at xz dictionaries or zstd windows larger than `N` bytes")
+	addCapFlags(fs, &cfg.opts)
 	fs.IntVar(&cfg.opts.ContextLines, "context", 3, "lines of context in text diffs")
 	fs.IntVar(&cfg.opts.MaxDiffLines, "max-diff-lines", 400, "lines shown of one content diff")
 	fs.StringVar(&cfg.opts.TempDir, "tmpdir", "", "directory for extracted contents (default $TMPDIR)")
@@ -162,4 +157,16 @@ func colorWanted(mode string, std streams) (bool, error) {
 		return isTerminal(std.stdout), nil
 	}
 	return false, fmt.Errorf("--color: %q is not one of auto, always, never", mode)
+}
+
+// addCapFlags adds the flags of the caps on reading archives that diff and
+// verify share (all the Max* of o but MaxDepth).
+func addCapFlags(fs *pflag.FlagSet, o *compare.Options) {
+	fs.Int64Var(&o.MaxEntries, "max-entries", archive.DefaultMaxEntries, "stop at archives with more than `N` entries")
+	fs.Int64Var(&o.MaxBytes, "max-bytes", compare.DefaultMaxBytes, "stop at archives that decompress to more than `N` bytes")
+	fs.Int64Var(&o.MaxTotalBytes, "max-total-bytes", compare.DefaultMaxTotalBytes, "stop once `N` decompressed bytes were read in all, nested archives included")
+	fs.IntVar(&o.MaxNameLength, "max-name", archive.DefaultMaxNameLength, "stop at entry names or link targets longer than `N` bytes")
+	fs.IntVar(&o.MaxPaxBytes, "max-pax", archive.DefaultMaxPaxBytes, "stop at entries with more than `N` bytes of pax records")
+	fs.Int64Var(&o.MaxMetadata, "max-metadata", archive.DefaultMaxMetadata, "stop at archives with more than `N` bytes of names and pax records")
+	fs.Int64Var(&o.MaxWindow, "max-window", archive.DefaultMaxWindow, "stop at xz dictionaries or zstd windows larger than `N` bytes")
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/reproof/reproof/archive"
 	"github.com/reproof/reproof/compare"
 	"github.com/reproof/reproof/rebuild"
 	"github.com/reproof/reproof/release"
@@ -32,8 +31,7 @@ type verifyConfig struct {
 	githubAPI   string
 	gitlabAPI   string
 	tmpdir      string
-	maxEntries  int64
-	maxBytes    int64
+	caps        compare.Options
 }
 
 func verifyUsage(w io.Writer, fs *pflag.FlagSet) {
@@ -97,8 +95,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.githubAPI, "github-api", release.DefaultGitHubAPI, "GitHub API base `URL` for github: sources")
 	fs.StringVar(&cfg.gitlabAPI, "gitlab-api", release.DefaultGitLabAPI, "GitLab API base `URL` for gitlab: sources")
 	fs.StringVar(&cfg.tmpdir, "tmpdir", "", "directory for work files (default $TMPDIR)")
-	fs.Int64Var(&cfg.maxEntries, "max-entries", archive.DefaultMaxEntries, "stop at archives with more than `N` entries")
-	fs.Int64Var(&cfg.maxBytes, "max-bytes", compare.DefaultMaxBytes, "stop at archives that decompress to more than `N` bytes")
+	addCapFlags(fs, &cfg.caps)
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { verifyUsage(w, fs) }); done || err != nil {
 		return err
 	}
@@ -127,11 +124,10 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 			GitHubAPI: cfg.githubAPI, GitLabAPI: cfg.gitlabAPI, Getenv: std.getenv,
 			Progress: progressWriter(std),
 		},
-		TempDir:    cfg.tmpdir,
-		MaxEntries: cfg.maxEntries,
-		MaxBytes:   cfg.maxBytes,
-		Progress:   progress,
-		Version:    version(),
+		TempDir:  cfg.tmpdir,
+		Caps:     cfg.caps,
+		Progress: progress,
+		Version:  version(),
 	})
 	if err != nil {
 		return err // interrupted

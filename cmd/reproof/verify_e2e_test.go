@@ -208,6 +208,19 @@ func TestVerifyPolicyAndFailures(t *testing.T) {
 		t.Errorf("the forbidden pass is not named: %+v", rep.Artifacts)
 	}
 
+	for _, limit := range [][]string{{"--max-entries", "1"}, {"--max-bytes", "100"}, {"--max-name", "5"}} {
+		r, rep := run(limit...)
+		var details []string
+		for _, a := range rep.Artifacts {
+			if a.Status == "error" {
+				details = append(details, a.Detail)
+			}
+		}
+		if r.code != 2 || rep.Verdict != "error" || !strings.Contains(strings.Join(details, "\n"), "("+limit[0]+")") {
+			t.Errorf("%s %s: exit %d %s, errors %q, want the cap named", limit[0], limit[1], r.code, rep.Verdict, details)
+		}
+	}
+
 	if r, rep := run("--command", "echo cc: error >&2; exit 2"); r.code != 4 || rep.Verdict != "build-failed" ||
 		!strings.Contains(r.stderr, "build-failed") {
 		t.Errorf("failed build: exit %d %s\n%s", r.code, rep.Verdict, r.stderr)

@@ -3,11 +3,13 @@ package rebuild
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +82,11 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	imageID, err := r.ensureImage(ctx, spec)
 	if err != nil {
 		return err
+	}
+	if r.name == "podman" {
+		if err := writeSeccompFile(r.seccompFile(spec)); err != nil {
+			return fmt.Errorf("writing the seccomp profile: %w", err)
+		}
 	}
 	if _, err := r.output(ctx, nil, r.createArgs(spec, imageID)...); err != nil {
 		return fmt.Errorf("creating the build container: %w", err)
@@ -182,6 +189,9 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 		"--entrypoint", spec.Args[0],
 	}
 	if r.name == "podman" {
+		// Podman's default seccomp filter lets the build make user
+		// namespaces; docker's does not (seccomp.go).
+		args = append(args, "--security-opt", "seccomp="+r.seccompFile(spec))
 		// Podman asks for rlimits above what an unprivileged or nested
 		// host allows (nofile 1048576) and runc then fails to start the
 		// container; ask for what reproof itself has instead.
@@ -192,6 +202,20 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 	}
 	args = append(args, imageID)
 	return append(args, spec.Args[1:]...)
+}
+
+// seccompFile is where the seccomp profile podman reads is written.
+func (r *cliRuntime) seccompFile(spec *RunSpec) string {
+	return filepath.Join(spec.ScratchDir, "seccomp.json")
+}
+
+// writeSeccompFile writes the build's seccomp filter as a profile file.
+func writeSeccompFile(path string) error {
+	data, err := json.Marshal(buildSeccomp())
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // homeTmpfs is the --tmpfs value of the build user's home, owned by that

@@ -490,10 +490,11 @@ type ociMount struct {
 }
 
 type ociLinux struct {
-	Resources     ociResources   `json:"resources"`
-	Namespaces    []ociNamespace `json:"namespaces"`
-	MaskedPaths   []string       `json:"maskedPaths"`
-	ReadonlyPaths []string       `json:"readonlyPaths"`
+	Resources     ociResources    `json:"resources"`
+	Namespaces    []ociNamespace  `json:"namespaces"`
+	MaskedPaths   []string        `json:"maskedPaths"`
+	ReadonlyPaths []string        `json:"readonlyPaths"`
+	Seccomp       *seccompProfile `json:"seccomp"`
 }
 
 type ociResources struct {
@@ -526,10 +527,10 @@ type ociNamespace struct {
 //     file, only when it is missing), hostname "reproof";
 //   - runc's default /dev (a tmpfs with null, zero, full, random, urandom,
 //     tty, pts and shm), device cgroup deny-all beyond those, /sys
-//     read-only, and runc's default masked and read-only /proc paths.
+//     read-only, and runc's default masked and read-only /proc paths;
+//   - reproof's seccomp filter (seccomp.go): runc has no default one.
 //
 // No user namespace: runc runs as root, and the build's UID is the host's.
-// No seccomp filter: runc has no default one, unlike docker.
 func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 	src, err := filepath.Abs(spec.SourceDir)
 	if err != nil {
@@ -570,6 +571,7 @@ func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 			ReadonlyPaths: []string{
 				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 			},
+			Seccomp: buildSeccomp(),
 		},
 	}
 	for _, ns := range []string{"pid", "ipc", "uts", "mount"} {

@@ -40,6 +40,11 @@ try() { key=$1; shift; if "$@" >/dev/null 2>&1; then echo "$key=yes"; else echo 
 	echo "suidprobe-mode=$(stat -c '%a %u' /usr/local/bin/suidprobe)"
 	grep -E '^(NoNewPrivs|CapEff|CapPrm|CapBnd):' /proc/self/status | tr -d '\t' | tr ':' '='
 	try mount busybox mount -t tmpfs none /tmp
+	# A user namespace would give the build capabilities over new
+	# namespaces: the kernel's largest attack surface for unprivileged code.
+	try userns busybox unshare -U -r true
+	try userns-net busybox unshare -U -r -n true
+	grep -E '^Seccomp:' /proc/self/status | tr -d '\t' | tr ':' '='
 
 	# The network: the host's loopback, and an address of the host's own.
 	# (busybox 1.35's wget -T crashes: timeout bounds it instead.)
@@ -254,7 +259,8 @@ func TestBuildSandbox(t *testing.T) {
 	denied := map[string]string{
 		"uid": "1000", "gid": "1000", "suid-euid": "1000", "suid-setuid0": "no", "suidprobe-mode": "4755 0",
 		"NoNewPrivs": "1", "CapEff": "0000000000000000", "CapPrm": "0000000000000000", "CapBnd": "0000000000000000",
-		"mount": "no", "net-loopback": "no", "net-host": "no", "nc-loopback": "no", "nc-host": "no", "interfaces": "lo",
+		"mount": "no", "userns": "no", "userns-net": "no", "Seccomp": "2",
+		"net-loopback": "no", "net-host": "no", "nc-loopback": "no", "nc-host": "no", "interfaces": "lo",
 		"docker-host": "unset", "docker-sock": "no", "run-docker-sock": "no", "engine-sock": "no",
 		"containerd-sock": "no", "podman-sock": "no", "sockets": "", "host-marker": "0",
 		"write-etc": "no", "write-passwd": "no", "write-usr": "no", "write-usr-local": "no", "write-bin": "no",
@@ -337,5 +343,29 @@ func TestBuildSandbox(t *testing.T) {
 		if got := parseProbe(t, raw); got["suid-euid"] != "0" {
 			t.Errorf("without no-new-privileges: %s", raw)
 		}
+
+		// Without a seccomp filter, the same user makes a user namespace:
+		// the kernel allows it, and only the filter stops the build.
+		if _, err := e.docker.Output(ctx, "run", "--rm", "--network", "none", "--user", "1000:1000", "--cap-drop", "ALL",
+			"--security-opt", "no-new-privileges", "--security-opt", "seccomp=unconfined", cfg.String(),
+			"busybox", "unshare", "-U", "-r", "true"); err != nil {
+			if kernelRefusesUserns() {
+				t.Logf("this kernel refuses unprivileged user namespaces itself: the userns probe shows nothing here")
+			} else {
+				t.Errorf("without a seccomp filter, unshare -U fails too (the userns probe proves nothing): %v", err)
+			}
+		}
 	})
+}
+
+// kernelRefusesUserns tells whether the kernel's settings deny user
+// namespaces to unprivileged processes, whatever the filter says.
+func kernelRefusesUserns() bool {
+	read := func(f string) string {
+		data, _ := os.ReadFile(f)
+		return strings.TrimSpace(string(data))
+	}
+	return read("/proc/sys/kernel/unprivileged_userns_clone") == "0" ||
+		read("/proc/sys/user/max_user_namespaces") == "0" ||
+		read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1"
 }

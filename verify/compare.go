@@ -265,10 +265,23 @@ func (c *comparer) normalize(file, what string) (*normalized, error) {
 		return nil, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	rep, err := archive.Normalize(c.ctx, f, what, h, archive.NormalizeOptions{
+	opts := archive.NormalizeOptions{
 		Passes: c.passes, Epoch: unixUTC(c.epoch), HasEpoch: true, TempDir: c.tmp, Limits: c.limits,
-	})
+	}
+	// reproof cannot write bzip2: a bzip2 stream is hashed decompressed
+	// (its compressor's differences were compared byte for byte by the
+	// engine and are named as "recompression").
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	if archive.DetectCompression(head[:n]) == archive.Bzip2 {
+		none := archive.NoCompression
+		opts.Compression = &none
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	rep, err := archive.Normalize(c.ctx, f, what, h, opts)
 	if err != nil {
 		return nil, err
 	}

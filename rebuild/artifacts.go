@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -98,7 +99,9 @@ func collectArtifacts(src string, patterns []string, out string) ([]Artifact, er
 }
 
 func copyArtifact(root *os.Root, p, out string) (Artifact, error) {
-	in, err := root.Open(p)
+	// O_NONBLOCK: opening a FIFO the build left would wait for a writer
+	// for ever; it is refused below like any other non-regular file.
+	in, err := root.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return Artifact{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,6 +199,20 @@ func TestCollectArtifactsStaysInTheCheckout(t *testing.T) {
 	if _, err := collectArtifacts(src, []string{"dirlink/secret"}, t.TempDir()); err == nil {
 		t.Fatal("a directory symlink out of the checkout was followed")
 	}
+
+	// A FIFO (the build's last act) is refused, not opened for ever.
+	must(syscall.Mkfifo(filepath.Join(src, "build", "pipe"), 0o644))
+	done := make(chan error, 1)
+	go func() { _, err := collectArtifacts(src, []string{"build/pipe"}, t.TempDir()); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("a FIFO as an artifact: %v, want not a regular file", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("collecting a FIFO as an artifact hangs")
+	}
+	must(os.Remove(filepath.Join(src, "build", "pipe")))
 
 	// Nothing matched, and two artifacts with one name.
 	if _, err := collectArtifacts(src, []string{"dist/*"}, t.TempDir()); !errors.Is(err, ErrNoArtifacts) {

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -336,4 +338,87 @@ func imageFile(ctx context.Context, img v1.Image, p string, limit int64) ([]byte
 		return nil, err
 	}
 	return data[0], nil
+}
+
+// removeTreeEnv names the directory a re-executed test binary removes, as
+// an unprivileged user, in TestRemoveTreeUnwritable.
+const removeTreeEnv = "REPROOF_TEST_REMOVE_TREE"
+
+// What a build can leave in the checkout as the user reproof runs as:
+// read-only directories (a Go module cache), one without any permission, a
+// symlink to a directory outside. removeTree removes it all, and nothing
+// outside. As root, the test runs itself again as UID 1000, since root's
+// permissions would hide the problem.
+func TestRemoveTreeUnwritable(t *testing.T) {
+	if dir := os.Getenv(removeTreeEnv); dir != "" {
+		if err := removeTree(dir); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	// Not t.TempDir, whose parent only root may enter.
+	base, err := os.MkdirTemp("", "reproof-remove-tree-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeTree(base) })
+	os.Chmod(base, 0o777|fs.ModeSticky) // as TMPDIR is
+	outside := filepath.Join(base, "outside")
+	work := filepath.Join(base, "work")
+	for _, d := range []string{outside, filepath.Join(work, "gomod", "pkg@v1", "sub"), filepath.Join(work, "locked", "in")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(outside, "keep"), filepath.Join(work, "gomod", "pkg@v1", "sub", "f.go"), filepath.Join(work, "locked", "in", "f")} {
+		if err := os.WriteFile(f, []byte("x"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(work, "gomod", "link")); err != nil {
+		t.Fatal(err)
+	}
+	asUser := os.Geteuid() == 0
+	if asUser {
+		for _, p := range []string{outside, work} {
+			filepath.WalkDir(p, func(p string, d fs.DirEntry, err error) error { return os.Lchown(p, 1000, 1000) })
+		}
+	}
+	for _, d := range []string{filepath.Join(work, "gomod", "pkg@v1", "sub"), filepath.Join(work, "gomod", "pkg@v1"), filepath.Join(work, "gomod"), outside} {
+		os.Chmod(d, 0o555)
+	}
+	os.Chmod(filepath.Join(work, "locked"), 0)
+
+	if asUser {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(base, "test.bin")
+		data, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-test.run=^TestRemoveTreeUnwritable$")
+		cmd.Env = append(os.Environ(), removeTreeEnv+"="+work)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("removing as UID 1000: %v\n%s", err, out)
+		}
+	} else if err := removeTree(work); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(work); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the tree is still there: %v", err)
+	}
+	if fi, err := os.Stat(outside); err != nil || fi.Mode().Perm() != 0o555 {
+		t.Errorf("outside the tree: %v %v, want untouched (0555)", fi, err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "keep")); err != nil {
+		t.Errorf("a file outside, reached through a symlink, was removed: %v", err)
+	}
+	os.Chmod(outside, 0o755)
 }

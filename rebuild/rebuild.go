@@ -151,7 +151,7 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 		return nil, fmt.Errorf("creating the work directory: %w", err)
 	}
 	defer func() {
-		if rmErr := os.RemoveAll(work); rmErr != nil && err == nil {
+		if rmErr := removeTree(work); rmErr != nil && err == nil {
 			err = fmt.Errorf("removing the work directory: %w", rmErr)
 		}
 	}()
@@ -444,4 +444,25 @@ func (e *env) list() []string {
 		out[i] = k + "=" + e.vals[k]
 	}
 	return out
+}
+
+// removeTree removes dir and everything in it, including what the build
+// made unwritable: directories without write or search permission (a Go
+// module cache is read-only, and a build may chmod 000 anything). Root
+// removes those anyway; a user running reproof needs their permissions
+// back first. Symbolic links are never followed.
+func removeTree(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	// WalkDir calls fn on a directory before reading it, so a directory
+	// gets its permissions back before it is entered.
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error { //nolint:errcheck // RemoveAll says what is left
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700) //nolint:errcheck
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
 }

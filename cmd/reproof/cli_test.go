@@ -184,3 +184,26 @@ func TestOutputToSpecialFile(t *testing.T) {
 		t.Fatalf("normalize -o FIFO: exit %d, %d bytes through the FIFO, stderr %q", code, len(out), stderr)
 	}
 }
+
+// The build's output reaches the terminal prefixed line by line, its
+// control characters escaped, however the writes split it.
+func TestBuildOutputEscapes(t *testing.T) {
+	in := "compiling\n\x1b[2J\x1b]52;c;cHduZWQ=\x07reproof: verdict reproducible\rdone\n\tok \xc2\x9b31m caf\xc3\xa9 \xc2\xa9\npartial"
+	want := "build: compiling\n" +
+		`build: \x1b[2J\x1b]52;c;cHduZWQ=\x07reproof: verdict reproducible\x0ddone` + "\n" +
+		"build: \tok \\u009b31m caf\xc3\xa9 \xc2\xa9\n" +
+		"build: partial"
+	for _, size := range []int{len(in), 1, 2, 3, 7} {
+		var out bytes.Buffer
+		w := &buildOutput{w: &out}
+		for i := 0; i < len(in); i += size {
+			chunk := in[i:min(i+size, len(in))]
+			if n, err := w.Write([]byte(chunk)); n != len(chunk) || err != nil {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+		}
+		if out.String() != want {
+			t.Errorf("writes of %d bytes:\n got %q\nwant %q", size, out.String(), want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -101,7 +102,7 @@ func rebuildOptions(s *spec.Spec, std streams) rebuild.Options {
 		Timeout:         b.Timeout,
 		Artifacts:       b.Artifacts,
 		OutDir:          b.Out,
-		Log:             std.stderr,
+		Log:             &buildOutput{w: std.stderr},
 		Progress:        prefixWriter{w: std.stderr, prefix: "reproof: "},
 		Version:         version(),
 		Getenv:          std.getenv,
@@ -182,7 +183,9 @@ func rebuildError(err error) error {
 	case errors.As(err, &be):
 		msg := "build failed: " + be.Error()
 		if be.LogTail != "" {
-			msg += "; the end of its log:\n" + indent(be.LogTail, "  | ")
+			var tail strings.Builder
+			(&buildOutput{w: &tail, prefix: "  | "}).Write([]byte(be.LogTail)) //nolint:errcheck // a Builder
+			msg += "; the end of its log:\n" + strings.TrimSuffix(tail.String(), "\n")
 		}
 		return &exitCodeError{code: exitBuildFailed, msg: msg}
 	case errors.Is(err, rebuild.ErrNoArtifacts):
@@ -191,14 +194,6 @@ func rebuildError(err error) error {
 		return &hinted{err: err, hint: "install docker.io or runc, or start the Docker daemon"}
 	}
 	return err
-}
-
-func indent(s, prefix string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = prefix + l
-	}
-	return strings.Join(lines, "\n")
 }
 
 // printRebuilt is the result on stdout: what was built from what, and the
@@ -235,4 +230,59 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// buildOutput streams the build's output to the user's terminal. The build
+// is untrusted code: every line it writes is prefixed (by default
+// "build: "), so that it cannot pass for reproof's own lines, and control characters (escape
+// sequences that move the cursor, clear the screen, set the title or the
+// clipboard; carriage returns that overwrite a line; C1 controls) are
+// shown escaped. build.log keeps the bytes as written.
+type buildOutput struct {
+	mu     sync.Mutex // the build's stdout and stderr may be written at once
+	w      io.Writer
+	prefix string // "" means "build: "
+	mid    bool   // the last byte written was not a newline
+	c2     bool   // a 0xc2 byte is held: the next may make it a C1 control
+	buf    []byte
+}
+
+func (o *buildOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.buf = o.buf[:0]
+	for _, c := range p {
+		if o.c2 {
+			o.c2 = false
+			if c >= 0x80 && c <= 0x9f { // U+0080..U+009F
+				o.buf = fmt.Appendf(o.buf, `\u%04x`, c)
+				continue
+			}
+			o.buf = append(o.buf, 0xc2)
+		}
+		if !o.mid {
+			if o.prefix == "" {
+				o.prefix = "build: "
+			}
+			o.buf = append(o.buf, o.prefix...)
+			o.mid = true
+		}
+		switch {
+		case c == '\n':
+			o.buf = append(o.buf, c)
+			o.mid = false
+		case c == '\t':
+			o.buf = append(o.buf, c)
+		case c < 0x20 || c == 0x7f:
+			o.buf = fmt.Appendf(o.buf, `\x%02x`, c)
+		case c == 0xc2:
+			o.c2 = true
+		default:
+			o.buf = append(o.buf, c)
+		}
+	}
+	if _, err := o.w.Write(o.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

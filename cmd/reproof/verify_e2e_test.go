@@ -221,9 +221,12 @@ func TestVerifyPolicyAndFailures(t *testing.T) {
 		}
 	}
 
-	if r, rep := run("--command", "echo cc: error >&2; exit 2"); r.code != 4 || rep.Verdict != "build-failed" ||
-		!strings.Contains(r.stderr, "build-failed") {
-		t.Errorf("failed build: exit %d %s\n%s", r.code, rep.Verdict, r.stderr)
+	// The build's output reaches the terminal prefixed, escape sequences
+	// shown, never run.
+	if r, rep := run("--command", `printf '\033]0;pwned\007cc: error\n' >&2; exit 2`); r.code != 4 || rep.Verdict != "build-failed" ||
+		!strings.Contains(r.stderr, "build-failed") || !strings.Contains(r.stderr, `build: \x1b]0;pwned\x07cc: error`) ||
+		strings.ContainsAny(r.stderr, "\x1b\x07") {
+		t.Errorf("failed build: exit %d %s\n%q", r.code, rep.Verdict, r.stderr)
 	}
 	if r, rep := run("--published", filepath.Join(f.Dir, "no-such-release")); r.code != 2 || rep.Verdict != "error" {
 		t.Errorf("unreadable release: exit %d %s\n%s", r.code, rep.Verdict, r.stderr)

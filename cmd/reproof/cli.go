@@ -165,7 +165,7 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitInterrupted
 	case errors.As(err, &ce):
 		if ce.msg != "" {
-			fmt.Fprintf(stderr, "reproof: %s\n", ce.msg)
+			fmt.Fprintf(stderr, "reproof: %s\n", terminalSafe(ce.msg, true))
 		}
 		return ce.code
 	case errors.As(err, &ue):
@@ -182,14 +182,31 @@ func exitCode(err error, stderr io.Writer) int {
 	return exitError
 }
 
-// oneLine keeps an error message on one line whatever the input put in it.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' {
-			return ' '
+// oneLine keeps an error message on one line whatever the input put in it,
+// and shows its control characters escaped: messages quote servers, git
+// and archives, whose text must not drive the terminal.
+func oneLine(s string) string { return terminalSafe(s, false) }
+
+// terminalSafe shows control characters (C0 but tab, DEL, C1) and bidi
+// overrides escaped; newlines and carriage returns become spaces unless
+// keepNewlines is set, when newlines stay.
+func terminalSafe(s string, keepNewlines bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' && keepNewlines, r == '\t':
+			b.WriteRune(r)
+		case r == '\n' || r == '\r':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+	}
+	return b.String()
 }
 
 // newFlagSet returns a flag set whose errors are ours to print, and whose

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -204,6 +205,26 @@ func TestBuildOutputEscapes(t *testing.T) {
 		}
 		if out.String() != want {
 			t.Errorf("writes of %d bytes:\n got %q\nwant %q", size, out.String(), want)
+		}
+	}
+}
+
+// Error messages quote servers, git and archives: one line, control
+// characters and bidi overrides shown escaped.
+func TestErrorsAreTerminalSafe(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("remote: \x1b[31mdenied\x1b[0m\nsecond\rthird \u202egnp.exe\x7f\u009b"),
+			`reproof: remote: \x1b[31mdenied\x1b[0m second third \u202egnp.exe\x7f\u009b` + "\n"},
+		{&exitCodeError{code: exitBuildFailed, msg: "build failed\n  | tail \x1b]0;x\x07"},
+			"reproof: build failed\n  | tail \\x1b]0;x\\x07\n"},
+	} {
+		var stderr bytes.Buffer
+		exitCode(tc.err, &stderr)
+		if stderr.String() != tc.want {
+			t.Errorf("printed %q, want %q", stderr.String(), tc.want)
 		}
 	}
 }

@@ -157,10 +157,12 @@ func writeSumLine(w io.Writer, alg release.Algorithm, digest, name string, bsd b
 
 // checkLabel is how --check names a file on its result line: as
 // sha256sum -c does, escaped with a leading backslash when the name holds
-// a line break, so that a hostile name cannot forge a line of its own.
+// a line break, so that a hostile name cannot forge a line of its own, and
+// also when it holds other control characters, which are shown escaped
+// (sha256sum prints them raw, to be run by the terminal).
 func checkLabel(name string) string {
-	if strings.ContainsAny(name, "\n\r") {
-		return `\` + nameEscaper.Replace(name)
+	if strings.ContainsAny(name, "\n\r") || terminalSafe(name, false) != name {
+		return `\` + terminalSafe(nameEscaper.Replace(name), false)
 	}
 	return name
 }
@@ -201,7 +203,7 @@ func checkSums(ctx context.Context, cfg sumsConfig, std streams) error {
 			}
 			m.Signature = sig
 			if sig.Valid {
-				fmt.Fprintf(out, "%s: signature OK (%s)\n", cfg.check, sig.Signer)
+				fmt.Fprintf(out, "%s: signature OK (%s)\n", cfg.check, terminalSafe(sig.Signer, false))
 			} else {
 				fmt.Fprintf(out, "%s: signature BAD (%s)\n", cfg.check, sig.Detail)
 				bad++
@@ -239,7 +241,7 @@ func checkSums(ctx context.Context, cfg sumsConfig, std streams) error {
 		d := results[job{filepath.Join(cfg.dir, filepath.FromSlash(c.Name)), c.Algorithm}]
 		label := checkLabel(c.Name)
 		if c.Section != "" {
-			label = fmt.Sprintf("%s (%s)", label, c.Section)
+			label = fmt.Sprintf("%s (%s)", label, terminalSafe(c.Section, false))
 		}
 		if c.Algorithm.Weak() {
 			weak++

@@ -306,6 +306,28 @@ func TestSumsCheckSameNameUnderTwoHeadings(t *testing.T) {
 	}
 }
 
+// A manifest is hostile input: names and headings holding terminal escape
+// sequences are shown escaped (sha256sum -c prints them raw), with the
+// leading backslash that marks an escaped name.
+func TestSumsCheckControlCharacters(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e2eShell(t, dir, nil, `
+printf 'x' >"$(printf 'red\033[31mname')"
+printf 'y' >"$(printf 'back\\slash\033]0;t\007')"
+files=$(ls)
+{
+	printf '## SHA256 checksums\n\n`+"```"+`text\n# Linux \033[2J\n'
+	sha256sum -- $files
+	printf '`+"```"+`\n'
+} >RELEASE.md`)
+	r := reproof(t, invocation{dir: dir}, "sums", "--check", "RELEASE.md")
+	want := `\back\\slash\x1b]0;t\x07 (Linux \x1b[2J): OK` + "\n" + `\red\x1b[31mname (Linux \x1b[2J): OK` + "\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("reproof sums --check = exit %d,\n%q\nwant 0,\n%q\n%s", r.code, r.stdout, want, r.stderr)
+	}
+}
+
 // TestSumsCheckMalformed gives --check malformed manifests: exit 2 and one
 // line "reproof: sums: MANIFEST:LINE: ...", nothing on stdout.
 func TestSumsCheckMalformed(t *testing.T) {

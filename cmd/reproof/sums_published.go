@@ -71,9 +71,9 @@ func printPublishedCheck(w io.Writer, pc *release.PublishedCheck, quiet bool) in
 		case !m.Signature.Checked:
 			sig = ", signature NOT checked (no --keyring)"
 		case m.Signature.Valid:
-			sig = fmt.Sprintf(", signature OK (%s)", m.Signature.Signer)
+			sig = fmt.Sprintf(", signature OK (%s)", terminalSafe(m.Signature.Signer, false))
 		default:
-			sig = fmt.Sprintf(", signature BAD (%s)", m.Signature.Detail)
+			sig = fmt.Sprintf(", signature BAD (%s)", terminalSafe(m.Signature.Detail, false))
 			bad++
 		}
 		fmt.Fprintf(w, "%s: %s manifest, %s%s\n", m.Name, m.Layout, plural(m.Checksums, "checksum", "checksums"), sig)
@@ -98,7 +98,7 @@ func printPublishedCheck(w io.Writer, pc *release.PublishedCheck, quiet bool) in
 	}
 	for _, c := range pc.Unmatched {
 		if !quiet {
-			fmt.Fprintf(w, "%s: listed in %s, not a published file (an archive member?)\n", c.Name, where(c))
+			fmt.Fprintf(w, "%s: listed in %s, not a published file (an archive member?)\n", checkLabel(c.Name), where(c))
 		}
 	}
 	return bad
@@ -115,7 +115,7 @@ func describeChecksums(cs []release.CheckedChecksum) string {
 func where(c release.Checksum) string {
 	s := fmt.Sprintf("%s:%d", c.Source, c.Line)
 	if c.Section != "" {
-		s += fmt.Sprintf(" (%s)", c.Section)
+		s += fmt.Sprintf(" (%s)", terminalSafe(c.Section, false))
 	}
 	return s
 }

@@ -178,6 +178,9 @@ func (c *imageCache) store(ctx context.Context, img v1.Image, pinned v1.Hash, ra
 			return nil, fmt.Errorf("layer %s: %w", layer.Digest, err)
 		}
 	}
+	if manifest.Config.Size > maxManifestSize {
+		return nil, fmt.Errorf("config %s: the manifest says %d bytes, more than the %d a config may have", manifest.Config.Digest, manifest.Config.Size, maxManifestSize)
+	}
 	rawConfig, err := img.RawConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", manifest.Config.Digest, err)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -499,5 +500,44 @@ func TestPullImageCancelled(t *testing.T) {
 	reg.srv.Close()
 	if _, err := PullImage(context.Background(), ref, opts); err == nil {
 		t.Errorf("PullImage(%q) after a cancelled pull, registry closed = nil error, want a cache miss", ref)
+	}
+}
+
+// A config is read into memory: one larger than a config may be is refused
+// before it is fetched, and nothing of the image is recorded in the cache.
+func TestPullImageConfigTooLarge(t *testing.T) {
+	reg := newTestRegistry(t)
+	img := testImage(t, "linux", "amd64")
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Config.Env = append(cfg.Config.Env, "HUGE="+strings.Repeat("x", maxManifestSize))
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var configFetches atomic.Int32
+	reg.setHook(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			if m, _ := img.Manifest(); m != nil && strings.HasSuffix(r.URL.Path, m.Config.Digest.String()) {
+				configFetches.Add(1)
+			}
+		}
+		return false
+	})
+	d := reg.push(t, "base", "huge-config", img)
+	configFetches.Store(0)
+	opts := testOptions(t)
+	ref := fmt.Sprintf("%s/base@%s", reg.host, d)
+	_, err = PullImage(context.Background(), ref, opts)
+	if err == nil || !strings.Contains(err.Error(), "more than the 8388608 a config may have") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("PullImage of an image with a %d-byte config = %v, want it refused", maxManifestSize+5, err)
+	}
+	if n := configFetches.Load(); n != 0 {
+		t.Errorf("the config was fetched %d times before it was refused", n)
+	}
+	if idx, err := os.ReadFile(filepath.Join(opts.CacheDir, "index.json")); err == nil && strings.Contains(string(idx), d.String()) {
+		t.Errorf("the refused image is in the cache's index: %s", idx)
 	}
 }

@@ -196,9 +196,9 @@ func printNormalizeReport(w io.Writer, in, out string, rep *archive.NormalizeRep
 			fmt.Fprintf(w, "  %-12s nothing to change\n", p.Pass)
 			continue
 		}
-		fmt.Fprintf(w, "  %-12s %d changed, e.g. %s\n", p.Pass, p.Changed, strings.Join(p.Examples, "; "))
+		fmt.Fprintf(w, "  %-12s %d changed, e.g. %s\n", p.Pass, p.Changed, oneLine(strings.Join(p.Examples, "; ")))
 	}
 	for _, k := range rep.Kept {
-		fmt.Fprintf(w, "  kept: %s\n", k)
+		fmt.Fprintf(w, "  kept: %s\n", oneLine(k))
 	}
 }

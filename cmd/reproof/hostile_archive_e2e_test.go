@@ -466,3 +466,26 @@ func dirNamesDeep(t *testing.T, root string) []string {
 	}
 	return out
 }
+
+// normalize's summary quotes owner names from the archive: escaped.
+func TestNormalizeSummaryIsTerminalSafe(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := []byte("x")
+	if err := tw.WriteHeader(&tar.Header{Name: "f", Mode: 0o644, Size: 1, Uname: "\x1b[2J\x1b]0;owned\x07", Uid: 1000,
+		ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(body)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.tar"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := reproof(t, invocation{dir: dir}, "normalize", "--epoch", "0", "-o", "out.tar", "in.tar")
+	if r.code != 0 || !strings.Contains(r.stderr, `owner 1000/0 (\x1b[2J\x1b]0;owned\x07/)`) || strings.ContainsAny(r.stderr, "\x1b\x07") {
+		t.Errorf("normalize: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

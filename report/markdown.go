@@ -51,11 +51,11 @@ func Markdown(w io.Writer, r *compare.Result) error {
 		switch {
 		case g.Kind == compare.KindOrder:
 			for _, d := range g.Differences {
-				p("- %s\n", orderLine(d, mdCode, mdText))
+				p("- %s\n", mdItem(orderLine(d, mdCode, mdText)))
 			}
 		case g.Kind == compare.KindCompression:
 			for _, d := range g.Differences {
-				p("- %s\n", compressionLine(d, mdCode, mdText))
+				p("- %s\n", mdItem(compressionLine(d, mdCode, mdText)))
 			}
 		case !g.Listed:
 			items := firstPerPath(g)
@@ -168,6 +168,23 @@ func mdText(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// mdItem makes the text of a list item, already escaped inline, unable to
+// open a block of its own: a leading "-", "+" or "=" (a nested list, a
+// rule, a heading underline), "1." or "1)" (an ordered list) or space (a
+// code block) is escaped. Names and details from strangers can start so.
+func mdItem(t string) string {
+	digits := len(t) - len(strings.TrimLeft(t, "0123456789"))
+	switch {
+	case strings.HasPrefix(t, " "):
+		return "&#32;" + t[1:]
+	case t != "" && strings.IndexByte("-+=", t[0]) >= 0:
+		return `\` + t
+	case digits > 0 && digits < len(t) && (t[digits] == '.' || t[digits] == ')'):
+		return t[:digits] + `\` + t[digits:]
+	}
+	return t
 }
 
 // mdCode puts s in a code span whose delimiter no run of backticks inside

@@ -71,7 +71,7 @@ func VerifyMarkdown(w io.Writer, v *Verification) error {
 	if len(v.Warnings) > 0 {
 		p("\n### Warnings\n\n")
 		for _, w := range v.Warnings {
-			p("- %s\n", mdText(w))
+			p("- %s\n", mdItem(mdText(w)))
 		}
 	}
 
@@ -172,7 +172,7 @@ func mdArtifact(w *bufio.Writer, a Artifact, budget *int) {
 		for _, n := range a.Normalizations {
 			p("- %s: %s\n", mdCode(n.Pass), mdText(normalizationCounts(n)))
 			for _, h := range n.Hid {
-				p("  - %s\n", mdText(groupLeadingNumber(h)))
+				p("  - %s\n", mdItem(mdText(groupLeadingNumber(h))))
 			}
 		}
 	}
@@ -212,12 +212,12 @@ func mdVerifyGroup(w *bufio.Writer, g Group, first bool, budget *int) {
 	switch {
 	case g.Kind == compare.KindOrder:
 		for _, d := range g.Differences {
-			p("- %s\n", orderLine(d, mdCode, mdText))
+			p("- %s\n", mdItem(orderLine(d, mdCode, mdText)))
 		}
 		return
 	case g.Kind == compare.KindCompression:
 		for _, d := range g.Differences {
-			p("- %s\n", compressionLine(d, mdCode, mdText))
+			p("- %s\n", mdItem(compressionLine(d, mdCode, mdText)))
 		}
 		return
 	case !g.Listed:

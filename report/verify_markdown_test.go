@@ -117,6 +117,20 @@ func TestVerifyMarkdownHostile(t *testing.T) {
 	}
 }
 
+// List items whose text starts like a block (a list, a rule, a code
+// block) stay plain items.
+func TestVerifyMarkdownItemsStayItems(t *testing.T) {
+	v := notReproducibleVerification()
+	v.Warnings = []string{"1. a fake first point", "- nested", "---", "    indented code", "+ plus", "=== ", "2) two", "12 plain"}
+	md := string(renderVerify(t, "md", v))
+	for _, want := range []string{"\n- 1\\. a fake first point\n", "\n- \\- nested\n", "\n- \\---\n", "\n- &#32;   indented code\n",
+		"\n- \\+ plus\n", "\n- \\=== \n", "\n- 2\\) two\n", "\n- 12 plain\n"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("no item %q in\n%s", want, md)
+		}
+	}
+}
+
 // TestVerifyMarkdownBudget: a report with many large diffs stays within a
 // pull request comment, naming the diffs it leaves out.
 func TestVerifyMarkdownBudget(t *testing.T) {

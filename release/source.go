@@ -236,10 +236,17 @@ func hasControl(s string) bool {
 	return strings.ContainsFunc(s, unicode.IsControl)
 }
 
+// maxListedAssets caps the assets of one release: each is downloaded and
+// hashed. GitHub allows 1000 per release.
+const maxListedAssets = 10000
+
 // checkAssets sorts a listing's assets by name and rejects names that are
 // empty, hold control characters, climb out with "..", are absolute, or
-// repeat.
+// repeat, and listings of more than maxListedAssets.
 func checkAssets(assets []Asset) ([]Asset, error) {
+	if len(assets) > maxListedAssets {
+		return nil, fmt.Errorf("the release lists %d assets, more than the %d reproof downloads", len(assets), maxListedAssets)
+	}
 	for _, a := range assets {
 		if err := checkAssetName(a.Name); err != nil {
 			return nil, err

@@ -3,7 +3,9 @@ package release
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -74,6 +76,29 @@ func TestHTTPSourceIndex(t *testing.T) {
 	d, err := NewFetcher(s, t.TempDir(), testOptions()).Fetch(context.Background(), want[3])
 	if err != nil || d.SHA256 != digest(body) {
 		t.Errorf("Fetch(%q) = %+v, %v", want[3].Name, d, err)
+	}
+}
+
+// An index listing more artifacts than reproof downloads is refused whole.
+func TestHTTPSourceIndexTooMany(t *testing.T) {
+	ts := newTestServer(t)
+	var idx bytes.Buffer
+	idx.WriteString(`{"Release": [`)
+	for i := range maxListedAssets + 1 {
+		if i > 0 {
+			idx.WriteByte(',')
+		}
+		fmt.Fprintf(&idx, `{"binary": "b", "path": "/_releases/%d/b"}`, i)
+	}
+	idx.WriteString(`]}`)
+	ts.file("/_releases.json", idx.Bytes())
+	s, err := NewSource(ts.URL+"/_releases.json", testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.List(context.Background())
+	if want := "lists 10001 assets, more than the 10000 reproof downloads"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("List() = %v, want %q", err, want)
 	}
 }
 

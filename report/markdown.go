@@ -172,13 +172,13 @@ func mdText(s string) string {
 
 // mdItem makes the text of a list item, already escaped inline, unable to
 // open a block of its own: a leading "-", "+" or "=" (a nested list, a
-// rule, a heading underline), "1." or "1)" (an ordered list) or space (a
-// code block) is escaped. Names and details from strangers can start so.
+// rule, a heading underline) or "1." or "1)" (an ordered list) is
+// escaped, and leading spaces (a code block), which Markdown would not
+// show anyway, are dropped. Names and details from strangers can start so.
 func mdItem(t string) string {
+	t = strings.TrimLeft(t, " ")
 	digits := len(t) - len(strings.TrimLeft(t, "0123456789"))
 	switch {
-	case strings.HasPrefix(t, " "):
-		return "&#32;" + t[1:]
 	case t != "" && strings.IndexByte("-+=", t[0]) >= 0:
 		return `\` + t
 	case digits > 0 && digits < len(t) && (t[digits] == '.' || t[digits] == ')'):

@@ -123,7 +123,7 @@ func TestVerifyMarkdownItemsStayItems(t *testing.T) {
 	v := notReproducibleVerification()
 	v.Warnings = []string{"1. a fake first point", "- nested", "---", "    indented code", "+ plus", "=== ", "2) two", "12 plain"}
 	md := string(renderVerify(t, "md", v))
-	for _, want := range []string{"\n- 1\\. a fake first point\n", "\n- \\- nested\n", "\n- \\---\n", "\n- &#32;   indented code\n",
+	for _, want := range []string{"\n- 1\\. a fake first point\n", "\n- \\- nested\n", "\n- \\---\n", "\n- indented code\n",
 		"\n- \\+ plus\n", "\n- \\=== \n", "\n- 2\\) two\n", "\n- 12 plain\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("no item %q in\n%s", want, md)

@@ -66,6 +66,10 @@ func (f *Fetcher) Fetch(ctx context.Context, a Asset) (Downloaded, error) {
 	if d, ok := f.cache.lookup(ctx, a); ok {
 		return d, nil
 	}
+	if a.Size > f.opts.MaxSize {
+		return Downloaded{}, &fetchError{name: a.Name, url: a.URL,
+			err: fmt.Errorf("%w: the release lists %d bytes, more than the cap of %d", ErrTooLarge, a.Size, f.opts.MaxSize)}
+	}
 	var d Downloaded
 	attempts, err := retry(ctx, f.opts.Retries, f.opts.RetryBackoff, func() error {
 		var err error

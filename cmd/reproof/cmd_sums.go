@@ -80,6 +80,7 @@ func runSums(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.published.cacheDir, "cache", "", "download cache `DIR` (default: the user cache directory/reproof)")
 	fs.StringVar(&cfg.published.githubAPI, "github-api", "", "GitHub API base `URL` (default https://api.github.com)")
 	fs.StringVar(&cfg.published.gitlabAPI, "gitlab-api", "", "GitLab API base `URL` (default https://gitlab.com/api/v4)")
+	fs.Int64Var(&cfg.published.maxDownload, "max-download", release.DefaultMaxSize, "with --published, refuse published files larger than `N` bytes")
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { sumsUsage(w, fs) }); done || err != nil {
 		return err
 	}

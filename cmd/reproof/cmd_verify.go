@@ -32,6 +32,7 @@ type verifyConfig struct {
 	gitlabAPI   string
 	tmpdir      string
 	caps        compare.Options
+	maxDownload int64
 }
 
 func verifyUsage(w io.Writer, fs *pflag.FlagSet) {
@@ -96,6 +97,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.gitlabAPI, "gitlab-api", release.DefaultGitLabAPI, "GitLab API base `URL` for gitlab: sources")
 	fs.StringVar(&cfg.tmpdir, "tmpdir", "", "directory for work files (default $TMPDIR)")
 	addCapFlags(fs, &cfg.caps)
+	fs.Int64Var(&cfg.maxDownload, "max-download", release.DefaultMaxSize, "refuse published files larger than `N` bytes")
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { verifyUsage(w, fs) }); done || err != nil {
 		return err
 	}
@@ -122,7 +124,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 		RebuiltDir: s.Build.Out,
 		Release: release.SourceOptions{
 			GitHubAPI: cfg.githubAPI, GitLabAPI: cfg.gitlabAPI, Getenv: std.getenv,
-			Progress: progressWriter(std),
+			Progress: progressWriter(std), MaxSize: cfg.maxDownload,
 		},
 		TempDir:  cfg.tmpdir,
 		Caps:     cfg.caps,

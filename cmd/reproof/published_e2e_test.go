@@ -81,6 +81,18 @@ func TestSumsPublishedGitHub(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// A published file over --max-download is refused, before a byte of it
+	// is downloaded when the release lists its size.
+	before := downloads.Load()
+	small := reproof(t, invocation{}, "sums", "--published", "github:acme/tool@v1.0", "--github-api", srv.URL,
+		"--cache", t.TempDir(), "--max-download", "12")
+	if small.code != 2 || !strings.Contains(small.stderr, "more than the cap of 12") {
+		t.Errorf("--max-download 12: exit %d\n%s", small.code, small.stderr)
+	}
+	if n := downloads.Load() - before; n != 0 {
+		t.Errorf("--max-download 12: %d files downloaded, want none over the cap", n)
+	}
+
 	first := downloads.Load()
 	again := reproof(t, invocation{}, args...)
 	if again.stdout != r.stdout || again.code != r.code {

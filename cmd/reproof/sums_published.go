@@ -14,17 +14,19 @@ import (
 
 // publishedConfig are the flags of `reproof sums --published`.
 type publishedConfig struct {
-	source    string
-	manifests []string
-	cacheDir  string
-	githubAPI string
-	gitlabAPI string
+	source      string
+	manifests   []string
+	cacheDir    string
+	githubAPI   string
+	gitlabAPI   string
+	maxDownload int64
 }
 
 // checkPublished downloads a published release and checks every file
 // against the checksums the release itself publishes.
 func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
-	opts := release.SourceOptions{GitHubAPI: cfg.published.githubAPI, GitLabAPI: cfg.published.gitlabAPI, Getenv: std.getenv}
+	opts := release.SourceOptions{GitHubAPI: cfg.published.githubAPI, GitLabAPI: cfg.published.gitlabAPI, Getenv: std.getenv,
+		MaxSize: cfg.published.maxDownload}
 	if isTerminal(std.stderr) {
 		opts.Progress = std.stderr
 	}

@@ -91,7 +91,7 @@ func Markdown(w io.Writer, r *compare.Result) error {
 				if v := values(d); v != "" {
 					p("\n%s\n", mdText(v))
 				}
-				mdContentDiff(bw, d.Diff)
+				mdDiff(bw, d.Diff, "")
 			}
 		}
 	}
@@ -127,32 +127,6 @@ func mdShared(g Group) string {
 		return mdCode(s)
 	}
 	return " (" + show(g.Old) + " → " + show(g.New) + ")"
-}
-
-func mdContentDiff(w *bufio.Writer, cd *compare.ContentDiff) {
-	if cd == nil {
-		return
-	}
-	if len(cd.Sections) > 0 {
-		secs := make([]string, len(cd.Sections))
-		for i, s := range cd.Sections {
-			secs[i] = mdCode(s)
-		}
-		fmt.Fprintf(w, "\nSections: %s\n", strings.Join(secs, ", "))
-	}
-	if a, b, ok := buildIDs(cd); ok {
-		fmt.Fprintf(w, "\nBuild ID: %s → %s\n", mdCode(orNone(a)), mdCode(orNone(b)))
-	}
-	lines := diffLines(cd.Unified)
-	if len(lines) == 0 {
-		return
-	}
-	for i, l := range lines {
-		lines[i] = visible(l, true)
-	}
-	body := strings.Join(lines, "\n")
-	fence := strings.Repeat("`", max(3, longestRun(body, '`')+1))
-	fmt.Fprintf(w, "\n%sdiff\n%s\n%s\n", fence, body, fence)
 }
 
 // mdText escapes prose for Markdown: control characters shown escaped, and

@@ -158,7 +158,7 @@ func (t *textWriter) group(g Group) {
 		}
 		return
 	case !g.Listed:
-		t.line(t.groupedLine(g))
+		t.line(t.groupedLine(g, g.Title()))
 		return
 	}
 	hasDiffs := false
@@ -176,14 +176,16 @@ func (t *textWriter) group(g Group) {
 		}
 		t.line(item)
 		if d.Diff != nil {
-			t.contentDiff(d.Diff)
+			t.indentedDiff(d.Diff, "      ")
 			t.blank()
 		}
 	}
 }
 
-func (t *textWriter) groupedLine(g Group) string {
-	s := t.paint(ansiBold, g.Title()) + visible(sharedValues(g), false)
+// groupedLine is a grouped kind in one line, under title, with a sample
+// of names and their values.
+func (t *textWriter) groupedLine(g Group, title string) string {
+	s := t.paint(ansiBold, title) + visible(sharedValues(g), false)
 	items := firstPerPath(g)
 	names := make([]string, 0, t.opts.MaxList)
 	for i, d := range items {
@@ -202,37 +204,4 @@ func (t *textWriter) groupedLine(g Group) string {
 		return s + ": " + strings.Join(names, ", ")
 	}
 	return s + ", e.g. " + strings.Join(names, ", ") + " and " + formatInt(int64(len(items)-len(names))) + " more"
-}
-
-func (t *textWriter) contentDiff(cd *compare.ContentDiff) {
-	if cd == nil {
-		return
-	}
-	const indent = "      "
-	if len(cd.Sections) > 0 {
-		secs := make([]string, len(cd.Sections))
-		for i, s := range cd.Sections {
-			secs[i] = visible(s, false)
-		}
-		t.line(indent + "sections: " + strings.Join(secs, ", "))
-	}
-	if a, b, ok := buildIDs(cd); ok {
-		t.line(indent + "build ID: " + visible(arrow(a, b), false))
-	}
-	for _, l := range diffLines(cd.Unified) {
-		color := ""
-		switch lineClass(l) {
-		case "hdr":
-			color = ansiBold
-		case "hunk":
-			color = ansiCyan
-		case "del":
-			color = ansiRed
-		case "add":
-			color = ansiGreen
-		}
-		t.line(indent + t.paint(color, visible(l, true)))
-	}
-	// cd.Omitted is not repeated: the engine writes "[N lines omitted]"
-	// into the diff itself.
 }

@@ -261,7 +261,9 @@ func mdVerifyGroup(w *bufio.Writer, g Group, first bool, budget *int) {
 		}
 		if size := len(d.Diff.Unified); size <= *budget {
 			*budget -= size
-			mdIndentedDiff(w, d.Diff)
+			if mdDiff(w, d.Diff, "  ") {
+				w.WriteString("\n")
+			}
 		} else if d.Diff.Unified != "" {
 			leftOut++
 		}
@@ -272,29 +274,33 @@ func mdVerifyGroup(w *bufio.Writer, g Group, first bool, budget *int) {
 	}
 }
 
-// mdIndentedDiff writes a content diff as a fenced block inside a list
-// item (indented by two spaces), with its ELF sections and build IDs.
-func mdIndentedDiff(w *bufio.Writer, cd *compare.ContentDiff) {
+// mdDiff writes a content diff as a fenced block at indent (two spaces
+// inside a list item), with its ELF sections and build IDs, and tells
+// whether it wrote the block.
+func mdDiff(w *bufio.Writer, cd *compare.ContentDiff, indent string) bool {
+	if cd == nil {
+		return false
+	}
 	if len(cd.Sections) > 0 {
 		secs := make([]string, len(cd.Sections))
 		for i, s := range cd.Sections {
 			secs[i] = mdCode(s)
 		}
-		fmt.Fprintf(w, "\n  Sections: %s\n", strings.Join(secs, ", "))
+		fmt.Fprintf(w, "\n%sSections: %s\n", indent, strings.Join(secs, ", "))
 	}
 	if a, b, ok := buildIDs(cd); ok {
-		fmt.Fprintf(w, "\n  Build ID: %s → %s\n", mdCode(orNone(a)), mdCode(orNone(b)))
+		fmt.Fprintf(w, "\n%sBuild ID: %s → %s\n", indent, mdCode(orNone(a)), mdCode(orNone(b)))
 	}
 	lines := diffLines(cd.Unified)
 	if len(lines) == 0 {
-		return
+		return false
 	}
 	for i, l := range lines {
 		lines[i] = visible(l, true)
 	}
 	w.WriteString("\n")
-	mdFencedIndent(w, "diff", strings.Join(lines, "\n"), "  ")
-	w.WriteString("\n")
+	mdFencedIndent(w, "diff", strings.Join(lines, "\n"), indent)
+	return true
 }
 
 // mdFenced writes body in a fenced code block whose fence no run of

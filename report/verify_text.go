@@ -256,7 +256,7 @@ func (t *textWriter) verifyGroup(g Group) {
 		}
 		return
 	case !g.Listed:
-		t.line(indent + t.verifyGroupedLine(g))
+		t.line(indent + t.groupedLine(g, verifyGroupTitle(g)))
 		return
 	}
 	t.line(indent + t.paint(ansiBold, verifyGroupTitle(g)+":"))
@@ -270,32 +270,9 @@ func (t *textWriter) verifyGroup(g Group) {
 	}
 }
 
-// verifyGroupedLine is a grouped kind in one line with a sample of names,
-// as the diff report writes it, under the verify report's title.
-func (t *textWriter) verifyGroupedLine(g Group) string {
-	s := t.paint(ansiBold, verifyGroupTitle(g)) + visible(sharedValues(g), false)
-	items := firstPerPath(g)
-	names := make([]string, 0, t.opts.MaxList)
-	for i, d := range items {
-		if i == t.opts.MaxList {
-			break
-		}
-		name := displayPath(d.Path)
-		if !namesOnly(g) {
-			if v := values(d); v != "" {
-				name += " (" + visible(v, false) + ")"
-			}
-		}
-		names = append(names, name)
-	}
-	if len(items) <= t.opts.MaxList {
-		return s + ": " + strings.Join(names, ", ")
-	}
-	return s + ", e.g. " + strings.Join(names, ", ") + " and " + formatInt(int64(len(items)-len(names))) + " more"
-}
-
 // indentedDiff writes a content diff line by line at indent, coloured by
-// line when colour is on.
+// line when colour is on. cd.Omitted is not repeated: the engine writes
+// "[N lines omitted]" into the diff itself.
 func (t *textWriter) indentedDiff(cd *compare.ContentDiff, indent string) {
 	if cd == nil {
 		return

@@ -20,49 +20,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reproof/reproof/archive"
 	"github.com/reproof/reproof/archive/archivetest"
 )
-
-// peakHeap runs f and returns the most heap it saw in use above what was
-// in use before, sampled every millisecond.
-func peakHeap(f func()) uint64 {
-	read := func() uint64 {
-		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		metrics.Read(sample)
-		return sample[0].Value.Uint64()
-	}
-	runtime.GC()
-	base := read()
-	peak := base
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				peak = max(peak, read())
-			}
-		}
-	}()
-	f()
-	close(done)
-	wg.Wait()
-	return max(peak, read()) - base
-}
 
 // readStream opens path and reads every entry and its content, as a
 // comparison does (with digests); it returns the entry names and the
@@ -288,7 +252,7 @@ func TestHostileArchives(t *testing.T) {
 			var names []string
 			var s *archive.Stream
 			start := time.Now()
-			peak := peakHeap(func() { names, s, err = readStream(path, tc.limits) })
+			peak := archivetest.PeakHeap(func() { names, s, err = readStream(path, tc.limits) })
 			elapsed := time.Since(start)
 			t.Logf("%v, peak heap %d MiB", elapsed.Round(time.Millisecond), peak>>20)
 			switch {

@@ -18,50 +18,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reproof/reproof/archive/archivetest"
 	"github.com/reproof/reproof/compare"
 )
-
-// heapPeak runs f and returns the most heap in use it saw above what was
-// in use before, sampled every millisecond.
-func heapPeak(f func()) uint64 {
-	read := func() uint64 {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	runtime.GC()
-	base := read()
-	peak := base
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				peak = max(peak, read())
-			}
-		}
-	}()
-	f()
-	close(done)
-	wg.Wait()
-	return max(peak, read()) - base
-}
 
 // tree lists every path under root with its kind and, for files, content.
 func treeOf(t *testing.T, root string) []string {
@@ -358,7 +322,7 @@ func TestNestedBombs(t *testing.T) {
 			a, b := tc.make(t, dir)
 			var res *compare.Result
 			start := time.Now()
-			peak := heapPeak(func() { res = mustCompare(t, a, b, tc.opts) })
+			peak := archivetest.PeakHeap(func() { res = mustCompare(t, a, b, tc.opts) })
 			elapsed := time.Since(start)
 			t.Logf("%v, peak heap %d MiB\n%s", elapsed.Round(time.Millisecond), peak>>20, dump(res))
 			if res.Status() != tc.status {

@@ -377,3 +377,32 @@ func oneLine(s string) string {
 		return r
 	}, s)
 }
+
+// RebuildOptions are the rebuild.Options a spec's [source] and [build]
+// tables say, for `reproof rebuild`, `reproof verify` and the fixtures. The
+// caller adds what a spec does not hold: the log, progress, version,
+// environment and image cache.
+func RebuildOptions(s *spec.Spec) rebuild.Options {
+	b := s.Build
+	o := rebuild.Options{
+		Repo:            s.Source.Repo,
+		Tag:             s.Source.Tag,
+		Commit:          s.Source.Commit,
+		SourceDateEpoch: s.Source.SourceDateEpoch,
+		Image:           b.Image,
+		AllowUnpinned:   b.AllowUnpinned,
+		Platform:        b.Platform,
+		Runtime:         b.Runtime,
+		Command:         b.Command.Argv,
+		Shell:           b.Command.Shell,
+		Env:             b.Env,
+		Network:         b.Network,
+		Timeout:         b.Timeout,
+		Artifacts:       b.Artifacts,
+		OutDir:          b.Out,
+	}
+	if b.User != nil {
+		o.User = &rebuild.User{UID: b.User.UID, GID: b.User.GID}
+	}
+	return o
+}

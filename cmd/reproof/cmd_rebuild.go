@@ -13,6 +13,7 @@ import (
 
 	"github.com/reproof/reproof/rebuild"
 	"github.com/reproof/reproof/spec"
+	"github.com/reproof/reproof/verify"
 )
 
 // defaultSpecFile is read when no SPEC argument is given and it exists.
@@ -85,33 +86,13 @@ func loadSpec(fs *pflag.FlagSet, args []string, need spec.Need, cmd string) (*sp
 
 // rebuildOptions turns a validated spec into rebuild.Options.
 func rebuildOptions(s *spec.Spec, std streams) rebuild.Options {
-	b := s.Build
-	opts := rebuild.Options{
-		Repo:            s.Source.Repo,
-		Tag:             s.Source.Tag,
-		Commit:          s.Source.Commit,
-		SourceDateEpoch: s.Source.SourceDateEpoch,
-		Image:           b.Image,
-		AllowUnpinned:   b.AllowUnpinned,
-		Platform:        b.Platform,
-		Runtime:         b.Runtime,
-		Command:         b.Command.Argv,
-		Shell:           b.Command.Shell,
-		Env:             b.Env,
-		Network:         b.Network,
-		Timeout:         b.Timeout,
-		Artifacts:       b.Artifacts,
-		OutDir:          b.Out,
-		Log:             &buildOutput{w: std.stderr},
-		Progress:        prefixWriter{w: std.stderr, prefix: "reproof: "},
-		Version:         version(),
-		Getenv:          std.getenv,
-	}
+	opts := verify.RebuildOptions(s)
+	opts.Log = &buildOutput{w: std.stderr}
+	opts.Progress = prefixWriter{w: std.stderr, prefix: "reproof: "}
+	opts.Version = version()
+	opts.Getenv = std.getenv
 	if dir := std.getenv("REPROOF_IMAGE_CACHE"); dir != "" {
 		opts.ImageOptions.CacheDir = dir
-	}
-	if b.User != nil {
-		opts.User = &rebuild.User{UID: b.User.UID, GID: b.User.GID}
 	}
 	return opts
 }

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reproof/reproof/internal/mountinfo"
 )
 
 // errRootless: the runc runtime runs runc as root, with no user namespace.
@@ -290,75 +292,13 @@ func cleanupRunc(bin, state, name, scratch string) error {
 			problems = append(problems, fmt.Sprintf("runc delete --force %s: %s: %s", name, err, strings.Join(strings.Fields(string(out)), " ")))
 		}
 	}
-	if err := unmountUnder(scratch); err != nil {
+	if err := mountinfo.UnmountUnder(scratch); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("cleaning up after runc: %s", strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-// unmountUnder detaches every mount at or under dir, deepest first, and
-// reports any it could not remove.
-func unmountUnder(dir string) error {
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
-	mounts, err := mountsUnder(dir)
-	if err != nil || len(mounts) == 0 {
-		return err
-	}
-	slices.SortFunc(mounts, func(a, b string) int { return len(b) - len(a) })
-	for _, m := range mounts {
-		syscall.Unmount(m, syscall.MNT_DETACH) //nolint:errcheck // checked below
-	}
-	if left, err := mountsUnder(dir); err != nil || len(left) > 0 {
-		return fmt.Errorf("mounts left under %q: %q (%v)", dir, left, err)
-	}
-	return nil
-}
-
-// mountsUnder lists the mount points at or under dir in this process's
-// mount namespace.
-func mountsUnder(dir string) ([]string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	var under []string
-	for line := range strings.Lines(string(data)) {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes for spaces
-		// and the like.
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(f[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			under = append(under, mp)
-		}
-	}
-	return under, nil
-}
-
-// unescapeMountinfo undoes the kernel's \ooo escapes in a mountinfo field.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // runcCommand is a runc command that stops and removes containers. Like

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/reproof/reproof/internal/testenv"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -22,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/reproof/reproof/internal/mountinfo"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // needRunc returns the runc runtime, or skips the test where it cannot run
@@ -171,7 +172,7 @@ func checkNothingLeft(t *testing.T, spec *RunSpec) {
 	if cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/" + spec.Name); len(cgroups) > 0 {
 		t.Errorf("cgroups left after Run: %q", cgroups)
 	}
-	if mounts, err := mountsUnder(spec.ScratchDir); err != nil || len(mounts) > 0 {
+	if mounts, err := mountinfo.Under(spec.ScratchDir); err != nil || len(mounts) > 0 {
 		t.Errorf("mounts under the scratch directory after Run: %q, %v", mounts, err)
 	}
 	if err := os.RemoveAll(spec.ScratchDir); err != nil {

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reproof/reproof/internal/mountinfo"
 )
 
 // processExitTimeout bounds waits for killed processes and busy cgroups.
@@ -103,112 +104,11 @@ func waitGone(pids []int, what string) error {
 	}
 }
 
-// mountInfo is one line of /proc/self/mountinfo.
-type mountInfo struct {
-	point  string
-	fstype string
-	super  string // super options, e.g. "rw,memory"
-}
-
-func readMounts() ([]mountInfo, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var mounts []mountInfo
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		// id parent major:minor root point options [optional...] - fstype source super
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fields) < 5 || sep < 0 || sep+3 >= len(fields) {
-			continue
-		}
-		mounts = append(mounts, mountInfo{
-			point:  unescapeMount(fields[4]),
-			fstype: fields[sep+1],
-			super:  fields[sep+3],
-		})
-	}
-	return mounts, sc.Err()
-}
-
-// unescapeMount undoes the octal escapes (\040 for space, …) of mountinfo.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// mountsUnder returns the mount points at or under dir, deepest first.
-func mountsUnder(dir string) ([]string, error) {
-	mounts, err := readMounts()
-	if err != nil {
-		return nil, err
-	}
-	var points []string
-	for _, m := range mounts {
-		if m.point == dir || strings.HasPrefix(m.point, dir+"/") {
-			points = append(points, m.point)
-		}
-	}
-	sort.Slice(points, func(i, j int) bool {
-		if len(points[i]) != len(points[j]) {
-			return len(points[i]) > len(points[j])
-		}
-		return points[i] > points[j]
-	})
-	return points, nil
-}
-
-// unmountUnder lazily unmounts everything mounted at or under dir: overlay
-// layers under the data root, the netns/default bind under the exec root,
-// the private bind mounts the storage driver makes.
-func unmountUnder(dir string) error {
-	for pass := 0; pass < 5; pass++ {
-		points, err := mountsUnder(dir)
-		if err != nil {
-			return err
-		}
-		if len(points) == 0 {
-			return nil
-		}
-		for _, p := range points {
-			_ = syscall.Unmount(p, syscall.MNT_DETACH)
-		}
-	}
-	points, err := mountsUnder(dir)
-	if err == nil && len(points) > 0 {
-		err = fmt.Errorf("still mounted: %s", strings.Join(points, ", "))
-	}
-	return err
-}
-
 // cgroupDirs returns the existing cgroup directories named name, in every
 // mounted hierarchy, both at the root and under this process's own cgroup
 // (a relative --cgroup-parent lands there).
 func cgroupDirs(name string) ([]string, error) {
-	mounts, err := readMounts()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
 	}
@@ -223,11 +123,11 @@ func cgroupDirs(name string) ([]string, error) {
 	seen := map[string]bool{}
 	var dirs []string
 	for _, m := range mounts {
-		if m.fstype != "cgroup" && m.fstype != "cgroup2" {
+		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
 			continue
 		}
 		for p := range own {
-			d := filepath.Join(m.point, p, name)
+			d := filepath.Join(m.Point, p, name)
 			if seen[d] {
 				continue
 			}
@@ -298,3 +198,8 @@ func removeCgroup(dir string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// unmountUnder lazily unmounts everything mounted at or under dir: overlay
+// layers under the data root, the netns/default bind under the exec root,
+// the private bind mounts the storage driver makes.
+func unmountUnder(dir string) error { return mountinfo.UnmountUnder(dir) }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/reproof/reproof/internal/mountinfo"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -234,7 +235,7 @@ func leftovers(t *testing.T, dir, cg string) []string {
 	if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
 		left = append(left, "directory "+dir)
 	}
-	mounts, err := mountsUnder(dir)
+	mounts, err := mountinfo.Under(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

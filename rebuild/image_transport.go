@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/reproof/reproof/internal/idle"
 )
 
 // Defaults of the registry options in ImageOptions.
@@ -27,7 +29,7 @@ const (
 	// TimeoutEnv names the environment variable that sets the default
 	// network timeout (a Go duration such as "30s") of registry requests,
 	// as it does for release downloads.
-	TimeoutEnv = "REPROOF_HTTP_TIMEOUT"
+	TimeoutEnv = idle.TimeoutEnv
 
 	// maxRegistryRedirects bounds a chain of redirects.
 	maxRegistryRedirects = 10
@@ -51,11 +53,7 @@ func (o ImageOptions) withDefaults() ImageOptions {
 		if getenv == nil {
 			getenv = os.Getenv
 		}
-		if d, err := time.ParseDuration(getenv(TimeoutEnv)); err == nil && d > 0 {
-			o.Timeout = d
-		} else {
-			o.Timeout = DefaultRegistryTimeout
-		}
+		o.Timeout = idle.TimeoutFromEnv(getenv, DefaultRegistryTimeout)
 	}
 	if o.Retries <= 0 {
 		o.Retries = DefaultRegistryRetries
@@ -89,22 +87,18 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err := checkRedirectChain(req); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(t.timeout, func() { cancel(errRegistryStalled) })
-	r := req.Clone(ctx)
+	watch := idle.Start(req.Context(), t.timeout, errRegistryStalled)
+	r := req.Clone(watch.Context())
 	r.Close = true
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
-		timer.Stop()
-		stalled := errors.Is(context.Cause(ctx), errRegistryStalled)
-		cancel(nil)
-		if stalled && req.Context().Err() == nil {
+		watch.Stop()
+		if watch.Stalled() && req.Context().Err() == nil {
 			return nil, &stallError{msg: fmt.Sprintf("no response within %v", t.timeout)}
 		}
 		return nil, err
 	}
-	timer.Reset(t.timeout)
-	resp.Body = &idleBody{body: resp.Body, timer: timer, timeout: t.timeout, ctx: ctx, parent: req.Context(), cancel: cancel}
+	resp.Body = &idleBody{Body: watch.Body(resp.Body), watch: watch, parent: req.Context(), timeout: t.timeout}
 	return resp, nil
 }
 
@@ -142,44 +136,29 @@ type bodyError struct{ err error }
 func (e *bodyError) Error() string { return e.err.Error() }
 func (e *bodyError) Unwrap() error { return e.err }
 
-// idleBody is a response body under the idle timeout.
+// idleBody is a response body under the idle timeout, whose failures are
+// *bodyError.
 type idleBody struct {
-	body    io.ReadCloser
-	read    int64
-	timer   *time.Timer
-	timeout time.Duration
-	ctx     context.Context // the request's, cancelled on a stall
+	*idle.Body
+	watch   *idle.Watch
 	parent  context.Context // the caller's
-	cancel  context.CancelCauseFunc
+	timeout time.Duration
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.body.Read(p)
-	b.read += int64(n)
-	if n > 0 {
-		b.timer.Reset(b.timeout)
-	}
+	n, err := b.Body.Read(p)
 	switch {
-	case err == nil:
-	case err == io.EOF:
-		b.timer.Stop()
+	case err == nil, err == io.EOF:
 	case b.parent.Err() != nil:
 		err = b.parent.Err()
-	case errors.Is(context.Cause(b.ctx), errRegistryStalled):
-		err = &bodyError{&stallError{msg: fmt.Sprintf("no data for %v after %d bytes", b.timeout, b.read)}}
+	case b.watch.Stalled():
+		err = &bodyError{&stallError{msg: fmt.Sprintf("no data for %v after %d bytes", b.timeout, b.N)}}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = &bodyError{fmt.Errorf("truncated: the connection closed after %d bytes, before the body ended", b.read)}
+		err = &bodyError{fmt.Errorf("truncated: the connection closed after %d bytes, before the body ended", b.N)}
 	default:
 		err = &bodyError{err}
 	}
 	return n, err
-}
-
-func (b *idleBody) Close() error {
-	b.timer.Stop()
-	err := b.body.Close()
-	b.cancel(nil)
-	return err
 }
 
 // retryPull runs pull until it succeeds, fails with an error other than a

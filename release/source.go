@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/reproof/reproof/internal/idle"
 )
 
 // Asset is one published file.
@@ -89,7 +91,7 @@ const (
 
 	// TimeoutEnv names the environment variable that sets the default
 	// Timeout.
-	TimeoutEnv = "REPROOF_HTTP_TIMEOUT"
+	TimeoutEnv = idle.TimeoutEnv
 
 	maxRetryDelay = 5 * time.Second
 	maxRedirects  = 10
@@ -109,11 +111,7 @@ func (o SourceOptions) withDefaults() SourceOptions {
 		o.HTTP = &http.Client{}
 	}
 	if o.Timeout <= 0 {
-		if d, err := time.ParseDuration(o.Getenv(TimeoutEnv)); err == nil && d > 0 {
-			o.Timeout = d
-		} else {
-			o.Timeout = DefaultTimeout
-		}
+		o.Timeout = idle.TimeoutFromEnv(o.Getenv, DefaultTimeout)
 	}
 	if o.Retries <= 0 {
 		o.Retries = DefaultRetries

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reproof/reproof/internal/idle"
 )
 
 // HTTPSource is a published release under a base URL. Plain HTTP has no
@@ -279,23 +281,20 @@ type transientError struct {
 func (e *transientError) Error() string { return e.err.Error() }
 func (e *transientError) Unwrap() error { return e.err }
 
-// get makes one GET request. The timeout covers the wait for the headers,
-// then restarts whenever body bytes arrive: a stalled server fails after
-// the timeout, a slow but moving download never does. raw asks for the
-// bytes as stored, without a content coding.
+// get makes one GET request under an idle timeout (internal/idle): a
+// stalled server fails after the timeout, a slow but moving download never
+// does. raw asks for the bytes as stored, without a content coding.
 func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bool) (*remoteBody, error) {
 	u, err := parseHTTPURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithCancelCause(ctx)
-	timer := time.AfterFunc(w.timeout, func() { cancel(errStalled) })
+	watch := idle.Start(ctx, w.timeout, errStalled)
 	fail := func(err error) (*remoteBody, error) {
-		timer.Stop()
-		cancel(nil)
+		watch.Stop()
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(watch.Context(), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -311,7 +310,7 @@ func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bo
 	req.Close = true
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fail(w.requestError(ctx, rctx, err))
+		return fail(w.requestError(ctx, watch, err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -321,17 +320,14 @@ func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bo
 		}
 		return fail(serr)
 	}
-	timer.Reset(w.timeout)
 	return &remoteBody{
-		body:         resp.Body,
+		Body:         watch.Body(resp.Body),
+		watch:        watch,
+		parent:       ctx,
 		size:         resp.ContentLength,
 		etag:         resp.Header.Get("ETag"),
 		lastModified: resp.Header.Get("Last-Modified"),
-		timer:        timer,
 		timeout:      w.timeout,
-		ctx:          rctx,
-		parent:       ctx,
-		cancel:       cancel,
 	}, nil
 }
 
@@ -339,11 +335,11 @@ func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bo
 // refusals (redirect policy, certificates, unknown hosts) are final;
 // everything else on the way (refused or reset connections, stalls) is
 // transient.
-func (w *web) requestError(parent, rctx context.Context, err error) error {
+func (w *web) requestError(parent context.Context, watch *idle.Watch, err error) error {
 	if perr := parent.Err(); perr != nil {
 		return perr
 	}
-	if errors.Is(context.Cause(rctx), errStalled) {
+	if watch.Stalled() {
 		return &transientError{err: fmt.Errorf("%w: no response within %v", errStalled, w.timeout)}
 	}
 	var uerr *url.Error
@@ -377,32 +373,21 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// remoteBody is a response body under the idle timeout.
+// remoteBody is a response body under the idle timeout, with what the
+// response said of it.
 type remoteBody struct {
-	body         io.ReadCloser
-	size         int64 // Content-Length, -1 if not announced
+	*idle.Body
+	watch        *idle.Watch
+	parent       context.Context // the caller's
+	size         int64           // Content-Length, -1 if not announced
 	etag         string
 	lastModified string
-	read         int64
-
-	timer   *time.Timer
-	timeout time.Duration
-	ctx     context.Context // the request's, cancelled on a stall
-	parent  context.Context // the caller's
-	cancel  context.CancelCauseFunc
+	timeout      time.Duration
 }
 
 func (b *remoteBody) Read(p []byte) (int, error) {
-	n, err := b.body.Read(p)
-	b.read += int64(n)
-	if n > 0 {
-		b.timer.Reset(b.timeout)
-	}
-	switch {
-	case err == nil:
-	case err == io.EOF:
-		b.timer.Stop()
-	default:
+	n, err := b.Body.Read(p)
+	if err != nil && err != io.EOF {
 		err = b.readError(err)
 	}
 	return n, err
@@ -412,23 +397,16 @@ func (b *remoteBody) readError(err error) error {
 	if perr := b.parent.Err(); perr != nil {
 		return perr
 	}
-	if errors.Is(context.Cause(b.ctx), errStalled) {
-		return &transientError{err: fmt.Errorf("%w: no data for %v after %d bytes", errStalled, b.timeout, b.read)}
+	if b.watch.Stalled() {
+		return &transientError{err: fmt.Errorf("%w: no data for %v after %d bytes", errStalled, b.timeout, b.N)}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		if b.size >= 0 {
-			return &transientError{err: fmt.Errorf("truncated: the connection closed after %d of %d announced bytes", b.read, b.size)}
+			return &transientError{err: fmt.Errorf("truncated: the connection closed after %d of %d announced bytes", b.N, b.size)}
 		}
-		return &transientError{err: fmt.Errorf("truncated: the connection closed after %d bytes, before the body ended", b.read)}
+		return &transientError{err: fmt.Errorf("truncated: the connection closed after %d bytes, before the body ended", b.N)}
 	}
 	return &transientError{err: err}
-}
-
-func (b *remoteBody) Close() error {
-	b.timer.Stop()
-	b.body.Close()
-	b.cancel(nil)
-	return nil
 }
 
 // maxAPIAnswer caps a release API answer; real ones are kilobytes.

@@ -1,14 +1,11 @@
 package rebuild
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,52 +14,14 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
-// Registry faults: what hostile or broken registries do to a request the
+// registryFaults are what hostile or broken registries do to a request the
 // hook picks. Each handler gets the registry's own answer from next when it
 // needs it.
-
-// recorded is the registry's real answer to r.
-func recorded(next http.Handler, r *http.Request) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	next.ServeHTTP(rec, r)
-	return rec
-}
-
-// rawAnswer hijacks the connection and writes the real answer's status
-// and headers with Content-Length announced, then body, and returns the
-// connection and its buffered reader for the caller to finish with.
-func rawAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder, announced int, body []byte) (net.Conn, *bufio.ReadWriter) {
-	conn, buf, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
-	for k, vs := range rec.Header() {
-		if k == "Content-Length" {
-			continue
-		}
-		for _, v := range vs {
-			fmt.Fprintf(buf, "%s: %s\r\n", k, v)
-		}
-	}
-	fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", announced)
-	buf.Write(body)
-	buf.Flush()
-	return conn, buf
-}
-
-// resetConn closes conn with a TCP reset.
-func resetConn(conn net.Conn) {
-	conn.(*net.TCPConn).SetLinger(0)
-	conn.Close()
-}
-
-// registryFault is one misbehaviour of a registry.
-type registryFault func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request, next http.Handler)
-
-var registryFaults = map[string]registryFault{
+var registryFaults = map[string]testenv.Fault{
 	"404": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, _ http.Handler) {
 		http.Error(w, `{"errors":[{"code":"BLOB_UNKNOWN","message":"gone"}]}`, http.StatusNotFound)
 	},
@@ -76,47 +35,30 @@ var registryFaults = map[string]registryFault{
 	"reset before the headers": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, _ http.Handler) {
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
-			resetConn(conn)
+			testenv.ResetConn(conn)
 		}
 	},
 	"reset in the body": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rec := recorded(next, r)
+		rec := testenv.Recorded(next, r)
 		body := rec.Body.Bytes()
-		conn, _ := rawAnswer(w, rec, len(body), body[:len(body)/2])
-		resetConn(conn)
+		conn, _ := testenv.RawAnswer(w, rec, len(body), body[:len(body)/2])
+		testenv.ResetConn(conn)
 	},
 	"truncated body": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rec := recorded(next, r)
+		rec := testenv.Recorded(next, r)
 		body := rec.Body.Bytes()
-		conn, _ := rawAnswer(w, rec, len(body), body[:len(body)/2])
+		conn, _ := testenv.RawAnswer(w, rec, len(body), body[:len(body)/2])
 		conn.Close()
 	},
-	"stall before the headers": func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request, _ http.Handler) {
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	},
-	"stall in the body": func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rec := recorded(next, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes()[:rec.Body.Len()/2])
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	},
+	"stall before the headers": testenv.StallBeforeHeaders,
+	"stall in the body":        testenv.StallInBody,
 	// The right bytes under the right Content-Length, then more, on a
 	// connection the server keeps open: the extra bytes must not be read
 	// as the next answer.
 	"more bytes than announced": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rec := recorded(next, r)
+		rec := testenv.Recorded(next, r)
 		body := rec.Body.Bytes()
-		conn, buf := rawAnswer(w, rec, len(body), append(append([]byte(nil), body...), "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!"...))
+		conn, buf := testenv.RawAnswer(w, rec, len(body), append(append([]byte(nil), body...), "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!"...))
 		defer conn.Close()
 		// Serve whatever else comes on this connection.
 		for {
@@ -124,7 +66,7 @@ var registryFaults = map[string]registryFault{
 			if err != nil {
 				return
 			}
-			rec := recorded(next, req)
+			rec := testenv.Recorded(next, req)
 			resp := rec.Result()
 			resp.ContentLength = int64(rec.Body.Len())
 			if resp.Write(buf) != nil || buf.Flush() != nil {
@@ -134,9 +76,9 @@ var registryFaults = map[string]registryFault{
 	},
 	// More bytes than the manifest declares, all announced.
 	"longer than declared": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rec := recorded(next, r)
+		rec := testenv.Recorded(next, r)
 		body := append(append([]byte(nil), rec.Body.Bytes()...), make([]byte, 4096)...)
-		conn, _ := rawAnswer(w, rec, len(body), body)
+		conn, _ := testenv.RawAnswer(w, rec, len(body), body)
 		conn.Close()
 	},
 	"redirect to itself": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, _ http.Handler) {
@@ -149,7 +91,7 @@ var registryFaults = map[string]registryFault{
 		http.Redirect(w, r, "/elsewhere/0", http.StatusFound)
 	},
 	"wrong bytes": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rec := recorded(next, r)
+		rec := testenv.Recorded(next, r)
 		body := append([]byte(nil), rec.Body.Bytes()...)
 		body[len(body)/2] ^= 0x20
 		for k, v := range rec.Header() {
@@ -358,7 +300,7 @@ func TestPullImageSlowButMoving(t *testing.T) {
 		if r.Method != http.MethodGet || r.URL.Path != layer {
 			return false
 		}
-		rec := recorded(next, r)
+		rec := testenv.Recorded(next, r)
 		body := rec.Body.Bytes()
 		for k, v := range rec.Header() {
 			w.Header()[k] = v

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -36,40 +35,7 @@ import (
 	"github.com/reproof/reproof/internal/testenv"
 )
 
-// A fault is what a misbehaving server does with one request. stop is
-// closed when the test ends, so that stalled handlers return; good is
-// the right answer (the file, the registry's own response).
-type fault func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request, good http.Handler)
-
-// answer is good's answer to r, recorded.
-func answer(good http.Handler, r *http.Request) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	good.ServeHTTP(rec, r)
-	return rec
-}
-
-// hijackWith takes over the connection and writes rec's status and
-// headers with Content-Length announced, then body.
-func hijackWith(w http.ResponseWriter, rec *httptest.ResponseRecorder, announced int, body []byte) net.Conn {
-	conn, buf, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
-	for k, vs := range rec.Header() {
-		if k != "Content-Length" {
-			for _, v := range vs {
-				fmt.Fprintf(buf, "%s: %s\r\n", k, v)
-			}
-		}
-	}
-	fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", announced)
-	buf.Write(body)
-	buf.Flush()
-	return conn
-}
-
-var faults = map[string]fault{
+var faults = map[string]testenv.Fault{
 	"404": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, _ http.Handler) {
 		http.Error(w, `{"errors":[{"code":"NOT_FOUND","message":"no such thing"}]}`, http.StatusNotFound)
 	},
@@ -77,43 +43,26 @@ var faults = map[string]fault{
 		http.Error(w, "oops", http.StatusInternalServerError)
 	},
 	"reset": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, good http.Handler) {
-		rec := answer(good, r)
+		rec := testenv.Recorded(good, r)
 		body := rec.Body.Bytes()
-		conn := hijackWith(w, rec, len(body), body[:len(body)/2])
-		conn.(*net.TCPConn).SetLinger(0)
-		conn.Close()
+		conn, _ := testenv.RawAnswer(w, rec, len(body), body[:len(body)/2])
+		testenv.ResetConn(conn)
 	},
-	"stall before the headers": func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request, _ http.Handler) {
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	},
-	"stall in the body": func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request, good http.Handler) {
-		rec := answer(good, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes()[:rec.Body.Len()/2])
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	},
+	"stall before the headers": testenv.StallBeforeHeaders,
+	"stall in the body":        testenv.StallInBody,
 	// More bytes than the release lists, all of them announced.
 	"more bytes than listed": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, good http.Handler) {
-		rec := answer(good, r)
+		rec := testenv.Recorded(good, r)
 		body := append(append([]byte(nil), rec.Body.Bytes()...), bytes.Repeat([]byte("extra "), 200)...)
-		hijackWith(w, rec, len(body), body).Close()
+		conn, _ := testenv.RawAnswer(w, rec, len(body), body)
+		conn.Close()
 	},
 	"redirect loop": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, _ http.Handler) {
 		http.Redirect(w, r, "/loop?back="+url.QueryEscape(r.URL.Path), http.StatusFound)
 	},
 	// The right size, one byte changed.
 	"wrong bytes": func(_ <-chan struct{}, w http.ResponseWriter, r *http.Request, good http.Handler) {
-		rec := answer(good, r)
+		rec := testenv.Recorded(good, r)
 		body := append([]byte(nil), rec.Body.Bytes()...)
 		body[len(body)/2] ^= 0x20
 		for k, v := range rec.Header() {
@@ -133,7 +82,7 @@ type faultyServer struct {
 	stop chan struct{}
 
 	mu     sync.Mutex
-	fault  fault
+	fault  testenv.Fault
 	target func(path string) bool
 	hits   int
 	seen   chan struct{} // closed at the first hit of the target
@@ -170,7 +119,7 @@ func (s *faultyServer) serve(w http.ResponseWriter, r *http.Request) {
 
 // set makes requests to paths for which target is true get f (nil: the
 // good answer) and resets the count.
-func (s *faultyServer) set(f fault, target func(string) bool) {
+func (s *faultyServer) set(f testenv.Fault, target func(string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fault, s.target, s.hits, s.seen = f, target, 0, make(chan struct{})

@@ -164,7 +164,7 @@ func readZeros(r io.Reader, end string, off int64) (int64, error) {
 		}
 		n += int64(k)
 		if n > maxTrailingZeros {
-			return n, &trailingError{Offset: off, msg: fmt.Sprintf("more than %s of zero padding after %s", sizeString(maxTrailingZeros), end)}
+			return n, &trailingError{Offset: off, msg: fmt.Sprintf("more than %s of zero padding after %s", FormatSize(maxTrailingZeros), end)}
 		}
 		if err == io.EOF {
 			return n, nil
@@ -192,7 +192,7 @@ type zstdReadCloser struct {
 func (z zstdReadCloser) Read(p []byte) (int, error) {
 	n, err := z.zr.Read(p)
 	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
-		err = limitError("--max-window", "zstd frame window larger than %s", sizeString(z.maxWindow))
+		err = limitError("--max-window", "zstd frame window larger than %s", FormatSize(z.maxWindow))
 	}
 	return n, err
 }

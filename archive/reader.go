@@ -257,7 +257,7 @@ func (s *Stream) checkEntry(e *Entry) error {
 	}
 	s.meta += int64(len(e.Name) + len(e.Linkname) + len(e.Uname) + len(e.Gname) + pax)
 	if s.meta > lim.MaxMetadata {
-		return limitError("--max-metadata", "more than %s of names and pax records", sizeString(lim.MaxMetadata))
+		return limitError("--max-metadata", "more than %s of names and pax records", FormatSize(lim.MaxMetadata))
 	}
 	return nil
 }

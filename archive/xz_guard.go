@@ -293,7 +293,7 @@ func (g *xzGuard) blockHeader(hdr []byte) ([]byte, error) {
 		}
 		dict := lzma2DictSize(props[0])
 		if dict > g.maxDict {
-			return nil, limitError("--max-window", "xz block at offset %d claims a %s dictionary, more than %s", g.off, sizeString(dict), sizeString(g.maxDict))
+			return nil, limitError("--max-window", "xz block at offset %d claims a %s dictionary, more than %s", g.off, FormatSize(dict), FormatSize(g.maxDict))
 		}
 		var rewritten []byte
 		if size, ok := g.bufferedBlockSize(len(hdr)); ok {
@@ -365,7 +365,7 @@ func xzCheckSize(id byte) int64 {
 }
 
 // sizeString shows a byte count the way the caps are given: "64 MiB".
-func sizeString(n int64) string {
+func FormatSize(n int64) string {
 	switch {
 	case n >= 1<<30 && n%(1<<30) == 0:
 		return fmt.Sprintf("%d GiB", n>>30)

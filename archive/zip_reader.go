@@ -47,7 +47,7 @@ func newZipReader(ra io.ReaderAt, size int64, limits Limits) (*zipReader, string
 		return nil, "", limitError("--max-entries", "more than %d entries", limits.MaxEntries)
 	}
 	if cdSize > uint64(limits.MaxMetadata) {
-		return nil, "", limitError("--max-metadata", "a central directory of %d bytes, more than %s", cdSize, sizeString(limits.MaxMetadata))
+		return nil, "", limitError("--max-metadata", "a central directory of %d bytes, more than %s", cdSize, FormatSize(limits.MaxMetadata))
 	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {

@@ -155,7 +155,7 @@ func lzma2Dict(p byte) string {
 		return "4 GiB"
 	}
 	size := uint64(2|(p&1)) << (p/2 + 11)
-	return byteSize(size)
+	return archive.FormatSize(int64(size))
 }
 
 // zstdFields parses the first zstd frame header.
@@ -170,7 +170,7 @@ func zstdFields(h []byte) []field {
 		wd := h[5]
 		exp, mant := uint64(wd>>3), uint64(wd&7)
 		base := uint64(1) << (10 + exp)
-		window = byteSize(base + base/8*mant)
+		window = archive.FormatSize(int64(base + base/8*mant))
 	}
 	return []field{
 		{"checksum", fmt.Sprint(fhd&0x04 != 0)},
@@ -186,16 +186,4 @@ func bzip2Fields(h []byte) []field {
 		return nil
 	}
 	return []field{{"block size", fmt.Sprintf("%c00k", h[3])}}
-}
-
-func byteSize(n uint64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -92,7 +92,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func (o Options) limits() archive.Limits {
+// Limits are the caps of o that bound reading one archive, as
+// archive.Limits.
+func (o Options) Limits() archive.Limits {
 	return archive.Limits{MaxEntries: o.MaxEntries, MaxBytes: o.MaxBytes, MaxNameLength: o.MaxNameLength,
 		MaxPaxBytes: o.MaxPaxBytes, MaxMetadata: o.MaxMetadata, MaxWindow: o.MaxWindow}
 }
@@ -105,7 +107,7 @@ const maxOpenPairs = 2
 
 // readOpts returns the options of an archive stream of the comparison.
 func (c *comparer) readOpts() archive.Options {
-	return archive.Options{Limits: c.opts.limits(), TempDir: c.tmp, Budget: c.budget}
+	return archive.Options{Limits: c.opts.Limits(), TempDir: c.tmp, Budget: c.budget}
 }
 
 // acquire waits for a slot to read a pair of archives; release gives it
@@ -187,7 +189,7 @@ func describeInput(path string, opts Options) (Input, error) {
 	}
 	defer f.Close()
 	in.Format = "raw"
-	if s, err := archive.Open(f, path, archive.Options{Limits: opts.limits()}); err == nil {
+	if s, err := archive.Open(f, path, archive.Options{Limits: opts.Limits()}); err == nil {
 		in.Format = s.Format.String()
 		s.Close()
 	}

@@ -119,7 +119,7 @@ func (c *comparer) scanMembers(file, what string, wanted map[string][]release.Ch
 		return nil, err
 	}
 	defer f.Close()
-	s, err := archive.Open(f, what, archive.Options{Limits: c.limits, TempDir: c.tmp})
+	s, err := archive.Open(f, what, archive.Options{Limits: c.caps.Limits(), TempDir: c.tmp})
 	if err != nil {
 		return nil, err
 	}

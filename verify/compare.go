@@ -29,8 +29,7 @@ type comparer struct {
 	passes   archive.PassSet
 	epoch    int64
 	tmp      string
-	caps     compare.Options // the caps of a comparison
-	limits   archive.Limits  // the same caps, for reading one archive
+	caps     compare.Options // the caps of a comparison, and of reading one archive
 	progress io.Writer
 }
 
@@ -266,7 +265,7 @@ func (c *comparer) normalize(file, what string) (*normalized, error) {
 	}
 	defer f.Close()
 	opts := archive.NormalizeOptions{
-		Passes: c.passes, Epoch: unixUTC(c.epoch), HasEpoch: true, TempDir: c.tmp, Limits: c.limits,
+		Passes: c.passes, Epoch: unixUTC(c.epoch), HasEpoch: true, TempDir: c.tmp, Limits: c.caps.Limits(),
 	}
 	// reproof cannot write bzip2: a bzip2 stream is hashed decompressed
 	// (its compressor's differences were compared byte for byte by the
@@ -491,7 +490,7 @@ func (c *comparer) members(file, what string, rule spec.MemberRule) (map[string]
 		return nil, err
 	}
 	defer f.Close()
-	s, err := archive.Open(f, what, archive.Options{Limits: c.limits, Digest: true, TempDir: c.tmp})
+	s, err := archive.Open(f, what, archive.Options{Limits: c.caps.Limits(), Digest: true, TempDir: c.tmp})
 	if err != nil {
 		return nil, err
 	}

@@ -149,10 +149,7 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 	}
 	c := &comparer{
 		ctx: ctx, spec: s, passes: passes, epoch: res.Source.SourceDateEpoch,
-		tmp: work, caps: opts.Caps, limits: archive.Limits{
-			MaxEntries: opts.Caps.MaxEntries, MaxBytes: opts.Caps.MaxBytes, MaxNameLength: opts.Caps.MaxNameLength,
-			MaxPaxBytes: opts.Caps.MaxPaxBytes, MaxMetadata: opts.Caps.MaxMetadata, MaxWindow: opts.Caps.MaxWindow,
-		},
+		tmp: work, caps: opts.Caps,
 		progress: opts.Progress,
 	}
 	arts, warnings, err := c.artifacts(res.Artifacts, rebuiltDir, pub)

@@ -37,6 +37,12 @@ func visible(s string, keepTab bool) string {
 	return b.String()
 }
 
+// Visible is s as a terminal may show it: every control character (tabs
+// kept), invalid UTF-8 byte and other non-printing rune, the bidi
+// overrides among them, escaped. Messages that quote strangers' text go
+// through it.
+func Visible(s string) string { return visible(s, true) }
+
 func isVisible(s string, keepTab bool) bool {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/reproof/reproof/report"
 	"github.com/spf13/pflag"
 )
 
@@ -187,26 +188,19 @@ func exitCode(err error, stderr io.Writer) int {
 // and archives, whose text must not drive the terminal.
 func oneLine(s string) string { return terminalSafe(s, false) }
 
-// terminalSafe shows control characters (C0 but tab, DEL, C1) and bidi
-// overrides escaped; newlines and carriage returns become spaces unless
-// keepNewlines is set, when newlines stay.
+// terminalSafe shows control characters, invalid UTF-8 and other
+// non-printing runes escaped (report.Visible); carriage returns become
+// spaces, and so do newlines unless keepNewlines is set.
 func terminalSafe(s string, keepNewlines bool) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' && keepNewlines, r == '\t':
-			b.WriteRune(r)
-		case r == '\n' || r == '\r':
-			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
+	s = strings.ReplaceAll(s, "\r", " ")
+	if !keepNewlines {
+		return report.Visible(strings.ReplaceAll(s, "\n", " "))
 	}
-	return b.String()
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = report.Visible(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // newFlagSet returns a flag set whose errors are ours to print, and whose

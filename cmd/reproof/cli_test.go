@@ -191,7 +191,7 @@ func TestOutputToSpecialFile(t *testing.T) {
 func TestBuildOutputEscapes(t *testing.T) {
 	in := "compiling\n\x1b[2J\x1b]52;c;cHduZWQ=\x07reproof: verdict reproducible\rdone\n\tok \xc2\x9b31m caf\xc3\xa9 \xc2\xa9\npartial"
 	want := "build: compiling\n" +
-		`build: \x1b[2J\x1b]52;c;cHduZWQ=\x07reproof: verdict reproducible\x0ddone` + "\n" +
+		`build: \x1b[2J\x1b]52;c;cHduZWQ=\areproof: verdict reproducible\rdone` + "\n" +
 		"build: \tok \\u009b31m caf\xc3\xa9 \xc2\xa9\n" +
 		"build: partial"
 	for _, size := range []int{len(in), 1, 2, 3, 7} {
@@ -219,7 +219,7 @@ func TestErrorsAreTerminalSafe(t *testing.T) {
 		{errors.New("remote: \x1b[31mdenied\x1b[0m\nsecond\rthird \u202egnp.exe\x7f\u009b"),
 			`reproof: remote: \x1b[31mdenied\x1b[0m second third \u202egnp.exe\x7f\u009b` + "\n"},
 		{&exitCodeError{code: exitBuildFailed, msg: "build failed\n  | tail \x1b]0;x\x07"},
-			"reproof: build failed\n  | tail \\x1b]0;x\\x07\n"},
+			"reproof: build failed\n  | tail \\x1b]0;x\\a\n"},
 	} {
 		var stderr bytes.Buffer
 		exitCode(tc.err, &stderr)

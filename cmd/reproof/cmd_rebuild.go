@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -215,10 +216,12 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 
 // buildOutput streams the build's output to the user's terminal. The build
 // is untrusted code: every line it writes is prefixed (by default
-// "build: "), so that it cannot pass for reproof's own lines, and control characters (escape
-// sequences that move the cursor, clear the screen, set the title or the
-// clipboard; carriage returns that overwrite a line; C1 controls) are
-// shown escaped. build.log keeps the bytes as written.
+// "build: "), so that it cannot pass for reproof's own lines, and control
+// characters (escape sequences that move the cursor, clear the screen, set
+// the title or the clipboard; carriage returns that overwrite a line; C1
+// controls) are shown escaped, spelt as report.Visible spells them. It
+// works byte by byte, since a write may end in the middle of a line or a
+// character. build.log keeps the bytes as written.
 type buildOutput struct {
 	mu     sync.Mutex // the build's stdout and stderr may be written at once
 	w      io.Writer
@@ -255,7 +258,9 @@ func (o *buildOutput) Write(p []byte) (int, error) {
 		case c == '\t':
 			o.buf = append(o.buf, c)
 		case c < 0x20 || c == 0x7f:
-			o.buf = fmt.Appendf(o.buf, `\x%02x`, c)
+			// As report.Visible spells it: \a, \r, \x1b.
+			q := strconv.QuoteRuneToASCII(rune(c))
+			o.buf = append(o.buf, q[1:len(q)-1]...)
 		case c == 0xc2:
 			o.c2 = true
 		default:

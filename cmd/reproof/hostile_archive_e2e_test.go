@@ -485,7 +485,7 @@ func TestNormalizeSummaryIsTerminalSafe(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := reproof(t, invocation{dir: dir}, "normalize", "--epoch", "0", "-o", "out.tar", "in.tar")
-	if r.code != 0 || !strings.Contains(r.stderr, `owner 1000/0 (\x1b[2J\x1b]0;owned\x07/)`) || strings.ContainsAny(r.stderr, "\x1b\x07") {
+	if r.code != 0 || !strings.Contains(r.stderr, `owner 1000/0 (\x1b[2J\x1b]0;owned\a/)`) || strings.ContainsAny(r.stderr, "\x1b\x07") {
 		t.Errorf("normalize: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -322,7 +322,7 @@ files=$(ls)
 	printf '`+"```"+`\n'
 } >RELEASE.md`)
 	r := reproof(t, invocation{dir: dir}, "sums", "--check", "RELEASE.md")
-	want := `\back\\slash\x1b]0;t\x07 (Linux \x1b[2J): OK` + "\n" + `\red\x1b[31mname (Linux \x1b[2J): OK` + "\n"
+	want := `\back\\slash\x1b]0;t\a (Linux \x1b[2J): OK` + "\n" + `\red\x1b[31mname (Linux \x1b[2J): OK` + "\n"
 	if r.code != 0 || r.stdout != want {
 		t.Errorf("reproof sums --check = exit %d,\n%q\nwant 0,\n%q\n%s", r.code, r.stdout, want, r.stderr)
 	}

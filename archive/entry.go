@@ -86,6 +86,10 @@ type Entry struct {
 	// Digest is the SHA-256 of the content. It is set once the content has
 	// been read to the end, and only when the Reader computes digests.
 	Digest []byte
+	// Ambiguities lists the constructs of this entry's headers that the
+	// mainstream extractors read differently, or that this package does
+	// not model (see Ambiguity). The other fields hold one reading.
+	Ambiguities []Ambiguity
 
 	zip *zipMeta // set for entries read from or destined for a zip
 	ar  *arMeta  // set for entries read from an ar archive
@@ -99,6 +103,7 @@ func (e *Entry) Clone() *Entry {
 	if e.Digest != nil {
 		c.Digest = append([]byte(nil), e.Digest...)
 	}
+	c.Ambiguities = append([]Ambiguity(nil), e.Ambiguities...)
 	if e.zip != nil {
 		z := *e.zip
 		z.extra = append([]byte(nil), e.zip.extra...)

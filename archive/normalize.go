@@ -124,6 +124,9 @@ func Normalize(ctx context.Context, src io.Reader, name string, dst io.Writer, o
 	if (log.on("tar-mtime") || log.on("zip-time") || log.on("ar-header")) && !opts.HasEpoch {
 		return nil, ErrNoEpoch
 	}
+	if err := ambiguityError("", s.Ambiguities()); err != nil {
+		return nil, err // a zip's are known before any entry is read
+	}
 	n := &normalizer{ctx: ctx, s: s, opts: opts, log: log}
 	rep := &NormalizeReport{Input: s.Format, Output: out}
 
@@ -290,7 +293,15 @@ func (n *normalizer) nextEntry() (*Entry, error) {
 	}
 	for {
 		e, err := n.s.Next()
+		if err == io.EOF {
+			if err := ambiguityError("", n.s.Ambiguities()); err != nil {
+				return nil, err
+			}
+		}
 		if err != nil {
+			return nil, err
+		}
+		if err := ambiguityError(e.Name, e.Ambiguities); err != nil {
 			return nil, err
 		}
 		n.count++

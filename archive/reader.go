@@ -73,6 +73,24 @@ type entryReader interface {
 	offset() int64
 }
 
+// containerAmbiguities is implemented by the container readers that find
+// ambiguous constructs outside any one entry (bytes before or between zip
+// structures, a second central directory).
+type containerAmbiguities interface {
+	ambiguities() []Ambiguity
+}
+
+// Ambiguities returns the ambiguous constructs found so far outside any
+// one entry (each entry carries its own in Entry.Ambiguities). For a zip
+// they are known once Open returns; for streamed formats, once Next has
+// returned io.EOF.
+func (s *Stream) Ambiguities() []Ambiguity {
+	if ca, ok := s.entries.(containerAmbiguities); ok {
+		return ca.ambiguities()
+	}
+	return nil
+}
+
 // Open detects the format of src and prepares to read it. name is used in
 // error messages only. When src is an *os.File (or any io.ReaderAt with a
 // Seek method) a zip is read in place; otherwise it is spooled to a

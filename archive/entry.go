@@ -21,6 +21,9 @@ const (
 	// TypePAXGlobal is a pax global extended header: it carries only
 	// PAXRecords, which apply to the entries after it.
 	TypePAXGlobal
+	// TypeSocket is a Unix domain socket: found in directory trees (and in
+	// cpio), never written.
+	TypeSocket
 )
 
 var entryTypeNames = [...]string{
@@ -32,6 +35,7 @@ var entryTypeNames = [...]string{
 	TypeBlockDevice: "block-device",
 	TypeFIFO:        "fifo",
 	TypePAXGlobal:   "pax-global-header",
+	TypeSocket:      "socket",
 }
 
 func (t EntryType) String() string {
@@ -73,6 +77,10 @@ type Entry struct {
 	// Xattrs are extended attributes (tar SCHILY.xattr.* records), keyed
 	// by attribute name.
 	Xattrs map[string]string
+	// Flags are the file flags, comma-separated in bytewise order, by the
+	// names bsdtar stores in SCHILY.fflags ("nodump,uappnd"); for a
+	// directory tree, the inode flags chattr sets, by the same names.
+	Flags string
 	// PAXRecords are the pax records not represented by another field:
 	// comments, vendor records, LIBARCHIVE.* and the like.
 	PAXRecords map[string]string

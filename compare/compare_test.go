@@ -266,19 +266,21 @@ func TestKinds(t *testing.T) {
 		{name: "link", change: `ln -sfn b.bin t/link`,
 			want: []pk{{"t/link", compare.KindLink}}, status: compare.StatusDiffers, detail: `→ "a.txt" became → "b.bin"`},
 		{name: "hardlink with the same content", changeA: `cp t/a.txt t/hard`, change: `ln t/a.txt t/hard`,
-			want: []pk{{"t/hard", compare.KindLink}}, status: compare.StatusMetadataOnly, detail: `file → hardlink to "t/a.txt", same content`},
+			want: []pk{{"t/hard", compare.KindLink}}, status: compare.StatusDiffers, detail: `file → hardlink to "t/a.txt", same content`},
 		{name: "hardlink to file with the same content", changeA: `ln t/a.txt t/hard`, change: `cp t/a.txt t/hard`,
-			want: []pk{{"t/hard", compare.KindLink}}, status: compare.StatusMetadataOnly, detail: `hardlink to "t/a.txt" → file, same content`},
+			want: []pk{{"t/hard", compare.KindLink}}, status: compare.StatusDiffers, detail: `hardlink to "t/a.txt" → file, same content`},
 		{name: "hardlink with other content", changeA: `cp t/sub/c.txt t/hard`, change: `ln t/a.txt t/hard`,
 			want: []pk{{"t/hard", compare.KindType}}, status: compare.StatusDiffers, detail: "file → hardlink"},
 		{name: "mode", change: `chmod 0755 t/a.txt`,
-			want: []pk{{"t/a.txt", compare.KindMode}}, status: compare.StatusMetadataOnly, detail: "0644 → 0755"},
+			want: []pk{{"t/a.txt", compare.KindMode}}, status: compare.StatusDiffers, detail: "0644 → 0755"},
+		{name: "owner of a setuid file", changeA: `chmod 4755 t/a.txt`, change: `chmod 4755 t/a.txt`, pack: `$TAR --owner=builder:1000 --group=builder:1000 -cf - t`,
+			want: everyEntry(compare.KindOwner), status: compare.StatusDiffers, detail: "0/0 → 1000/1000"},
 		{name: "owner", pack: `$TAR --owner=builder:1000 --group=builder:1000 -cf - t`,
 			want: everyEntry(compare.KindOwner), status: compare.StatusMetadataOnly, detail: "0/0 → 1000/1000"},
 		{name: "mtime", after: `touch -d '2021-01-02 03:04:05' t/a.txt`,
 			want: []pk{{"t/a.txt", compare.KindMtime}}, status: compare.StatusMetadataOnly, detail: epochText + " → 2021-01-02T03:04:05Z"},
 		{name: "xattr", change: `setfattr -n user.x -v 1 t/a.txt`, packA: `$TAR --xattrs -cf - t`, pack: `$TAR --xattrs -cf - t`,
-			want: []pk{{"t/a.txt", compare.KindXattr}}, status: compare.StatusMetadataOnly, detail: `+user.x="1"`},
+			want: []pk{{"t/a.txt", compare.KindXattr}}, status: compare.StatusDiffers, detail: `+user.x="1"`},
 		// GNU tar writes a comment only into an extended header it writes
 		// anyway: keeping the atime records (noise) makes it write one.
 		{name: "pax record", pack: `tar --format=posix --pax-option=delete=ctime,comment:=rebuilt --sort=name --owner=0 --group=0 --numeric-owner -cf - t`,
@@ -1005,7 +1007,10 @@ func TestTextDiffApplies(t *testing.T) {
 
 // TestStatus holds the precedence of Result.Status, the exit code of
 // reproof diff: incomplete wins, then any content difference, then any
-// other; a hardlink holding the same bytes as a file is not content.
+// other. Only the closed list is harmless: mtime, order, owner (not of a
+// file with special bits), pax records no extractor applies, compression;
+// a hardlink holding the same bytes as a file, a mode, an xattr, an
+// ambiguous construct are content.
 func TestStatus(t *testing.T) {
 	diff := func(k compare.Kind) compare.Difference { return compare.Difference{Path: "p", Kind: k} }
 	sameContentLink := compare.Difference{Path: "p", Kind: compare.KindLink, SameContent: true}
@@ -1017,15 +1022,16 @@ func TestStatus(t *testing.T) {
 		{"nothing", compare.Result{}, compare.StatusIdentical},
 		{"incomplete only", compare.Result{Incomplete: []string{"x"}}, compare.StatusIncomplete},
 		{"incomplete wins over content", compare.Result{Differences: []compare.Difference{diff(compare.KindContent)}, Incomplete: []string{"x"}}, compare.StatusIncomplete},
-		{"same-content link", compare.Result{Differences: []compare.Difference{sameContentLink}}, compare.StatusMetadataOnly},
+		{"same-content link", compare.Result{Differences: []compare.Difference{sameContentLink}}, compare.StatusDiffers},
+		{"owner of a setuid file", compare.Result{Differences: []compare.Difference{{Path: "p", Kind: compare.KindOwner, Privileged: true}}}, compare.StatusDiffers},
 		{"symlink target", compare.Result{Differences: []compare.Difference{diff(compare.KindLink)}}, compare.StatusDiffers},
 		{"content wins over metadata", compare.Result{Differences: []compare.Difference{diff(compare.KindMode), diff(compare.KindContent)}}, compare.StatusDiffers},
 	}
 	for _, k := range compare.Kinds {
-		want := compare.StatusMetadataOnly
+		want := compare.StatusDiffers
 		switch k {
-		case compare.KindType, compare.KindMissing, compare.KindExtra, compare.KindDuplicate, compare.KindContent, compare.KindSize, compare.KindLink:
-			want = compare.StatusDiffers
+		case compare.KindMtime, compare.KindOrder, compare.KindOwner, compare.KindPax, compare.KindCompression:
+			want = compare.StatusMetadataOnly
 		}
 		tests = append(tests, struct {
 			name string

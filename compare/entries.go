@@ -42,6 +42,10 @@ type tree struct {
 	dups    map[string]int // keys stored more than once: the count
 	zipNote string         // zip archive comment
 	zeros   int64          // zero padding after the end
+	// ambiguities are the container's own ambiguous constructs
+	// (archive.Stream.Ambiguities): bytes before or between zip
+	// structures, a .deb's member order...
+	ambiguities []archive.Ambiguity
 	// source holds the container stream, where contents are found by
 	// ContentOffset: the file itself when not compressed, else the spill
 	// of its decompressed stream; "" when neither is available.
@@ -212,6 +216,7 @@ func (c *comparer) readArchiveTree(p string, format archive.Format) (*tree, erro
 		t.add(t.arena.newEntry(key, e))
 	}
 	t.zeros = s.TrailingZeros
+	t.ambiguities = s.Ambiguities()
 	t.index()
 	if spillW != nil {
 		if err := spillW.w.(*bufio.Writer).Flush(); err != nil {
@@ -404,6 +409,10 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 			return nil
 		}
 	}
+	// The payloads differ: an archive that extractors read in more than
+	// one way can be equivalent to nothing.
+	local = append(local, ambiguityDifferences(prefix, "A", ta)...)
+	local = append(local, ambiguityDifferences(prefix, "B", tb)...)
 	if len(local) == 0 && len(pairs) == 0 {
 		// The bytes differ (we were called because they do), yet every
 		// entry agrees: the difference is in how the container encodes them.
@@ -432,6 +441,53 @@ func (c *comparer) compareArchives(a, b string, fa, fb archive.Format, prefix st
 	}
 	c.stop(prefix, "extracting contents: "+oneLine(errA.Error()))
 	return nil
+}
+
+// ambiguityDifferences turns the ambiguous constructs of one side into
+// differences of their own kind: the container's, each entry's, and the
+// entries whose path passes through a symlink stored in the same archive
+// (extractors differ there: some follow the link, some refuse, some delay
+// creating links until the end).
+func ambiguityDifferences(prefix, side string, t *tree) []Difference {
+	var out []Difference
+	add := func(p string, a archive.Ambiguity) {
+		out = append(out, Difference{Path: p, Kind: KindAmbiguous, Detail: "in " + side + ": " + a.String(), Old: a.Construct})
+	}
+	for _, a := range t.ambiguities {
+		add(prefix, a)
+	}
+	var links map[string]string // symlink keys → targets
+	for i := range t.len() {
+		x := t.at(i)
+		for _, a := range x.e.rareFields().ambiguities {
+			add(joinPath(prefix, x.key), a)
+		}
+		if x.e.Type == archive.TypeSymlink {
+			if links == nil {
+				links = map[string]string{}
+			}
+			links[x.key] = x.e.Linkname()
+		}
+	}
+	if links == nil {
+		return out
+	}
+	for i := range t.len() {
+		x := t.at(i)
+		for dir := x.key; ; {
+			j := strings.LastIndexByte(dir, '/')
+			if j < 0 {
+				break
+			}
+			dir = dir[:j]
+			if target, ok := links[dir]; ok {
+				add(joinPath(prefix, x.key), archive.Ambiguity{Construct: "path through a symlink in the archive",
+					Detail: fmt.Sprintf("%q is stored as a symlink to %q: GNU tar, bsdtar and Python extract %q differently (follow, refuse or delay)", dir, target, x.key)})
+				break
+			}
+		}
+	}
+	return out
 }
 
 // containerDifference explains bytes that differ while every entry agrees.
@@ -633,7 +689,14 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 	}
 	if ea.owner() != eb.owner() {
 		o, n := ownerString(ea), ownerString(eb)
-		add(KindOwner, o+" → "+n, o, n)
+		d := Difference{Path: p, Kind: KindOwner, Detail: o + " → " + n, Old: o, New: n}
+		if ea.special() || eb.special() {
+			// Whose privileges a setuid/setgid file runs with, or who may
+			// delete others' files in a sticky directory.
+			d.Privileged = true
+			d.Detail += fmt.Sprintf(" (%04o → %04o: the owner of a file with special bits)", ea.Mode, eb.Mode)
+		}
+		diffs = append(diffs, d)
 	}
 	if ea.mtimeSec != eb.mtimeSec || ea.mtimeNsec != eb.mtimeNsec {
 		o, n := formatTime(ea.ModTime()), formatTime(eb.ModTime())
@@ -642,7 +705,15 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 	if d := recordsDiff(ea.Xattrs(), eb.Xattrs()); d != "" {
 		add(KindXattr, d, "", "")
 	}
-	if d := recordsDiff(withoutNoise(ea.PAXRecords()), withoutNoise(eb.PAXRecords())); d != "" {
+	if ea.Flags() != eb.Flags() {
+		add(KindXattr, fmt.Sprintf("file flags %q → %q", ea.Flags(), eb.Flags()), ea.Flags(), eb.Flags())
+	}
+	appliedA, recordsA := splitApplied(ea.PAXRecords())
+	appliedB, recordsB := splitApplied(eb.PAXRecords())
+	if d := recordsDiff(appliedA, appliedB); d != "" {
+		add(KindXattr, d, "", "") // ACLs: extractors apply them
+	}
+	if d := recordsDiff(recordsA, recordsB); d != "" {
 		add(KindPax, d, "", "")
 	}
 	return diffs, needContent
@@ -666,14 +737,21 @@ func ownerString(e *entryMeta) string {
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func withoutNoise(m map[string]string) map[string]string {
-	out := map[string]string{}
+// splitApplied splits an entry's pax records into those extractors apply
+// to the extracted file (POSIX ACLs: GNU tar with --acls, bsdtar by
+// default), compared as security metadata, and the others, noise left
+// out.
+func splitApplied(m map[string]string) (applied, other map[string]string) {
+	applied, other = map[string]string{}, map[string]string{}
 	for k, v := range m {
-		if !paxNoise[k] {
-			out[k] = v
+		switch {
+		case strings.HasPrefix(k, "SCHILY.acl."):
+			applied[k] = v
+		case !paxNoise[k]:
+			other[k] = v
 		}
 	}
-	return out
+	return applied, other
 }
 
 // recordsDiff describes how two string maps differ, in key order; "" when

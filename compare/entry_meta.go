@@ -36,6 +36,10 @@ type rareMeta struct {
 	linkname           string
 	devmajor, devminor int64
 	xattrs, pax        map[string]string
+	flags              string
+	// ambiguities are the constructs of the entry's headers that the
+	// extractors read differently (archive.Entry.Ambiguities).
+	ambiguities []archive.Ambiguity
 	// For a hardlink: the size and digest of the content it links to,
 	// when the target is in the tree.
 	linkSize   int64
@@ -89,6 +93,12 @@ func (m *entryMeta) Devmajor() int64               { return m.rareFields().devma
 func (m *entryMeta) Devminor() int64               { return m.rareFields().devminor }
 func (m *entryMeta) Xattrs() map[string]string     { return m.rareFields().xattrs }
 func (m *entryMeta) PAXRecords() map[string]string { return m.rareFields().pax }
+func (m *entryMeta) Flags() string                 { return m.rareFields().flags }
+
+// special reports whether the entry has setuid, setgid or sticky bits.
+func (m *entryMeta) special() bool {
+	return m.Mode&(archive.ModeSetuid|archive.ModeSetgid|archive.ModeSticky) != 0
+}
 func (x *entryInfo) linkTarget() (int64, []byte) {
 	r := x.e.rareFields()
 	return r.linkSize, r.linkDigest
@@ -136,9 +146,11 @@ func (a *arena) newEntry(key string, e *archive.Entry) *entryInfo {
 		}
 		m.own = a.owners[o]
 	}
-	if e.Linkname != "" || e.Devmajor != 0 || e.Devminor != 0 || len(e.Xattrs) > 0 || len(e.PAXRecords) > 0 {
+	if e.Linkname != "" || e.Devmajor != 0 || e.Devminor != 0 || len(e.Xattrs) > 0 || len(e.PAXRecords) > 0 ||
+		e.Flags != "" || len(e.Ambiguities) > 0 {
 		r := m.ensureRare()
 		r.linkname, r.devmajor, r.devminor, r.xattrs, r.pax = e.Linkname, e.Devmajor, e.Devminor, e.Xattrs, e.PAXRecords
+		r.flags, r.ambiguities = e.Flags, e.Ambiguities
 	}
 	return x
 }

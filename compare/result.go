@@ -22,11 +22,15 @@ const (
 	KindPax         Kind = "pax"         // pax records, atime/ctime stored in the archive
 	KindOrder       Kind = "order"       // entries stored in a different order
 	KindCompression Kind = "compression" // same payload, different compressed bytes or header
+	// KindAmbiguous is a construct that the mainstream extractors read
+	// differently, or that reproof does not model: what a user gets
+	// depends on the tool, so the pair is never equivalent.
+	KindAmbiguous Kind = "ambiguous"
 )
 
 // Kinds lists every kind in report order.
 var Kinds = []Kind{
-	KindType, KindMissing, KindExtra, KindDuplicate, KindContent, KindSize, KindLink,
+	KindAmbiguous, KindType, KindMissing, KindExtra, KindDuplicate, KindContent, KindSize, KindLink,
 	KindMode, KindOwner, KindMtime, KindXattr, KindPax, KindOrder, KindCompression,
 }
 
@@ -56,21 +60,19 @@ type Difference struct {
 	// and a regular file on the other hold the same bytes: the link
 	// structure differs, the content does not.
 	SameContent bool `json:"same_content,omitempty"`
+	// Privileged is set on an owner difference of an entry with setuid,
+	// setgid or sticky bits: whose privileges it runs with, not who
+	// packed it.
+	Privileged bool `json:"privileged,omitempty"`
 	// Diff shows a content difference.
 	Diff *ContentDiff `json:"diff,omitempty"`
 }
 
-// IsContent reports whether the difference is one of content (exit 1)
-// rather than of metadata, order or compression (exit 3).
-func (d Difference) IsContent() bool {
-	switch d.Kind {
-	case KindType, KindMissing, KindExtra, KindDuplicate, KindContent, KindSize:
-		return true
-	case KindLink:
-		return !d.SameContent
-	}
-	return false
-}
+// IsContent reports whether the difference changes what a user gets
+// (exit 1) rather than being one of the harmless differences of metadata,
+// order or compression (exit 3): everything outside the closed list in
+// Harmless is content.
+func (d Difference) IsContent() bool { return !Harmless(d) }
 
 // ContentDiff shows how two contents differ.
 type ContentDiff struct {

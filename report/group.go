@@ -18,6 +18,9 @@ type Group struct {
 	// (exit status 1) rather than metadata, order or compression (3); see
 	// compare.Difference.IsContent.
 	Content bool
+	// SameContent is set on a link group whose entries hold the same
+	// bytes on both sides: a hardlink on one, a copy on the other.
+	SameContent bool
 	// Listed says each difference is shown on its own line, with its diff
 	// when it has one: type, duplicate, content, link targets, order and
 	// compression, and any kind this package does not know. Otherwise the
@@ -42,12 +45,17 @@ type Group struct {
 	Differences []compare.Difference
 }
 
-// groupKey tells groups apart: a kind, split by IsContent for links and by
-// "only" for metadata kinds.
+// groupKey tells groups apart: a kind, split by IsContent, for links by
+// whether the content is the same, and by "only" for metadata kinds.
 type groupKey struct {
-	kind    compare.Kind
-	content bool
-	only    bool
+	kind      compare.Kind
+	content   bool
+	only      bool
+	structure bool // a link difference with the same content
+}
+
+func keyOf(d compare.Difference) groupKey {
+	return groupKey{kind: d.Kind, content: d.IsContent(), structure: d.Kind == compare.KindLink && d.SameContent}
 }
 
 // splitsOnOnly reports whether a kind's group is split by Only.
@@ -58,6 +66,7 @@ func splitsOnOnly(k groupKey) bool {
 // listedKinds are shown one difference per line; every other known kind is
 // grouped into one line with a sample of names.
 var listedKinds = map[compare.Kind]bool{
+	compare.KindAmbiguous:   true,
 	compare.KindType:        true,
 	compare.KindDuplicate:   true,
 	compare.KindContent:     true,
@@ -78,7 +87,7 @@ var groupedKinds = map[compare.Kind]bool{
 
 func isListed(k groupKey) bool {
 	if k.kind == compare.KindLink {
-		return k.content // a target that differs is shown with its values
+		return !k.structure // a target that differs is shown with its values
 	}
 	if listedKinds[k.kind] {
 		return true
@@ -98,7 +107,7 @@ func Summarize(r *compare.Result) []Group {
 	// The kinds each path has, to decide Only.
 	kindsAt := make(map[string][]groupKey)
 	for _, d := range diffs {
-		k := groupKey{kind: d.Kind, content: d.IsContent()}
+		k := keyOf(d)
 		if !hasKey(kindsAt[d.Path], k) {
 			kindsAt[d.Path] = append(kindsAt[d.Path], k)
 		}
@@ -106,7 +115,7 @@ func Summarize(r *compare.Result) []Group {
 	byKey := make(map[groupKey][]compare.Difference)
 	var unknown []groupKey
 	for _, d := range diffs {
-		k := groupKey{kind: d.Kind, content: d.IsContent()}
+		k := keyOf(d)
 		if splitsOnOnly(k) {
 			k.only = len(kindsAt[d.Path]) == 1
 		}
@@ -122,7 +131,9 @@ func Summarize(r *compare.Result) []Group {
 	var order []groupKey
 	for _, kind := range compare.Kinds {
 		for _, content := range []bool{true, false} {
-			order = append(order, groupKey{kind, content, true}, groupKey{kind, content, false})
+			for _, structure := range []bool{false, true} {
+				order = append(order, groupKey{kind, content, true, structure}, groupKey{kind, content, false, structure})
+			}
 		}
 	}
 	order = append(order, unknown...)
@@ -136,6 +147,7 @@ func Summarize(r *compare.Result) []Group {
 		g := Group{
 			Kind:        k.kind,
 			Content:     k.content,
+			SameContent: k.structure,
 			Listed:      isListed(k),
 			Count:       len(ds),
 			Only:        true,
@@ -224,11 +236,13 @@ func (g Group) Title() string {
 		return plural(n, "extra entry", "extra entries") + " in B"
 	case compare.KindDuplicate:
 		return entries + " stored more than once"
+	case compare.KindAmbiguous:
+		return plural(n, "ambiguous construct", "ambiguous constructs") + " (extractors read them differently)"
 	case compare.KindLink:
-		if g.Content {
+		if !g.SameContent {
 			return entries + verb + "link target"
 		}
-		return entries + verb + "link structure (same content)"
+		return entries + verb + "link structure (hardlink vs copy, same bytes)"
 	case compare.KindOrder:
 		return plural(n, "archive", "archives") + " with entries in a different order"
 	case compare.KindCompression:

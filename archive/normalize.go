@@ -57,7 +57,7 @@ type passLog struct {
 func newPassLog(set PassSet, f Format, out Format) *passLog {
 	l := &passLog{index: map[string]int{}}
 	for _, p := range Passes {
-		if !set.Has(p.Name) || !passApplies(p.Name, f, out) {
+		if !set.Has(p.Name) || !p.applies(f, out) {
 			continue
 		}
 		l.index[p.Name] = len(l.reports)
@@ -66,21 +66,17 @@ func newPassLog(set PassSet, f Format, out Format) *passLog {
 	return l
 }
 
-func passApplies(name string, in, out Format) bool {
-	switch name[:3] {
-	case "tar":
-		return in.Container == Tar
-	case "zip":
-		return in.Container == Zip
-	case "ar-":
-		return in.Container == Ar
-	case "gzi":
-		return in.Compression == Gzip || out.Compression == Gzip
+func (l *passLog) on(pass string) bool { _, ok := l.index[pass]; return ok }
+
+// needsEpoch reports whether a pass that will run sets or clamps times.
+func (l *passLog) needsEpoch() bool {
+	for _, p := range Passes {
+		if p.NeedsEpoch && l.on(p.Name) {
+			return true
+		}
 	}
 	return false
 }
-
-func (l *passLog) on(pass string) bool { _, ok := l.index[pass]; return ok }
 
 // record records a change to one entry. what describes it; it is called
 // only while the pass still wants examples.
@@ -121,7 +117,7 @@ func Normalize(ctx context.Context, src io.Reader, name string, dst io.Writer, o
 		return nil, fmt.Errorf("%w: cannot write bzip2; choose another compression for the output", ErrUnsupported)
 	}
 	log := newPassLog(opts.Passes, s.Format, out)
-	if (log.on("tar-mtime") || log.on("zip-time") || log.on("ar-header")) && !opts.HasEpoch {
+	if log.needsEpoch() && !opts.HasEpoch {
 		return nil, ErrNoEpoch
 	}
 	if err := ambiguityError("", s.Ambiguities()); err != nil {
@@ -192,13 +188,27 @@ type normalizer struct {
 	count    int64
 	special  int64 // entries with setuid/setgid kept
 	specialE []string
+	owners   int64 // owners kept on entries with special bits
+	ownersE  []string
+}
+
+// keep records an owner tar-owner kept.
+func (n *normalizer) keep(what string) {
+	n.owners++
+	if len(n.ownersE) < maxExamples {
+		n.ownersE = append(n.ownersE, what)
+	}
 }
 
 func (n *normalizer) kept() []string {
-	if n.special == 0 {
-		return nil
+	var out []string
+	if n.special > 0 {
+		out = append(out, fmt.Sprintf("%d entries keep setuid/setgid bits, e.g. %s", n.special, joinQuoted(n.specialE)))
 	}
-	return []string{fmt.Sprintf("%d entries keep setuid/setgid bits, e.g. %s", n.special, joinQuoted(n.specialE))}
+	if n.owners > 0 {
+		out = append(out, fmt.Sprintf("%d entries with special bits keep their owner, e.g. %s", n.owners, joinPlain(n.ownersE)))
+	}
+	return out
 }
 
 func joinQuoted(names []string) string {
@@ -314,151 +324,19 @@ func (n *normalizer) nextEntry() (*Entry, error) {
 }
 
 func (n *normalizer) applyEntryPasses(e *Entry) {
-	l, epoch := n.log, n.opts.Epoch.UTC()
-	newTime := func(t time.Time) time.Time {
-		if n.opts.Clamp && !t.After(epoch) {
-			return t
-		}
-		return epoch
-	}
 	if e.Mode&(ModeSetuid|ModeSetgid) != 0 {
 		n.special++
 		if len(n.specialE) < maxExamples {
 			n.specialE = append(n.specialE, e.Name)
 		}
 	}
-	switch n.s.Format.Container {
-	case Tar:
-		if e.Type == TypePAXGlobal {
-			// A global header carries only its records: no mtime, owner
-			// or mode of its own reaches the output.
-			if l.on("tar-pax") && len(e.PAXRecords) > 0 {
-				l.record("tar-pax", func() string {
-					return fmt.Sprintf("pax global header: %s dropped", describeRecords(e.PAXRecords))
-				})
-				e.PAXRecords = nil
-			}
-			return
+	for _, p := range Passes {
+		if p.entry != nil && n.log.on(p.Name) {
+			p.entry(n, e)
 		}
-		if l.on("tar-mtime") {
-			if t := newTime(e.ModTime); !t.Equal(e.ModTime) {
-				l.record("tar-mtime", func() string {
-					return fmt.Sprintf("%q: mtime %s → %s", e.Name, formatTime(e.ModTime), formatTime(t))
-				})
-				e.ModTime = t
-			}
-		}
-		if l.on("tar-owner") && (e.UID != 0 || e.GID != 0 || e.Uname != "" || e.Gname != "") {
-			l.record("tar-owner", func() string {
-				return fmt.Sprintf("%q: owner %d/%d (%s/%s) → 0/0", e.Name, e.UID, e.GID, e.Uname, e.Gname)
-			})
-			e.UID, e.GID, e.Uname, e.Gname = 0, 0, "", ""
-		}
-		if l.on("tar-mode") && e.Type != TypeSymlink && e.Mode&0o022 != 0 {
-			m := e.Mode &^ 0o022
-			l.record("tar-mode", func() string {
-				return fmt.Sprintf("%q: mode %04o → %04o", e.Name, e.Mode, m)
-			})
-			e.Mode = m
-		}
-		if l.on("tar-pax") {
-			var dropped []string
-			if !e.AccessTime.IsZero() {
-				dropped = append(dropped, "atime")
-				e.AccessTime = time.Time{}
-			}
-			if !e.ChangeTime.IsZero() {
-				dropped = append(dropped, "ctime")
-				e.ChangeTime = time.Time{}
-			}
-			if hasSubSecond(e.ModTime) {
-				dropped = append(dropped, "sub-second mtime")
-				e.ModTime = e.ModTime.Truncate(time.Second)
-			}
-			for _, k := range sortedKeys(e.PAXRecords) {
-				if isXattrRecord(k) {
-					continue
-				}
-				dropped = append(dropped, k)
-				delete(e.PAXRecords, k)
-			}
-			if len(dropped) > 0 {
-				l.record("tar-pax", func() string {
-					return fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped))
-				})
-			}
-		}
-		if l.on("tar-xattr") {
-			var dropped []string
-			for _, k := range sortedKeys(e.Xattrs) {
-				dropped = append(dropped, k)
-			}
-			e.Xattrs = nil
-			for _, k := range sortedKeys(e.PAXRecords) {
-				if isXattrRecord(k) {
-					dropped = append(dropped, k)
-					delete(e.PAXRecords, k)
-				}
-			}
-			if len(dropped) > 0 {
-				l.record("tar-xattr", func() string {
-					return fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped))
-				})
-			}
-		}
-		if len(e.PAXRecords) == 0 {
-			e.PAXRecords = nil
-		}
-		if l.on("tar-devices") && e.Type != TypeCharDevice && e.Type != TypeBlockDevice && (e.Devmajor != 0 || e.Devminor != 0) {
-			l.record("tar-devices", func() string {
-				return fmt.Sprintf("%q: device %d,%d → 0,0", e.Name, e.Devmajor, e.Devminor)
-			})
-			e.Devmajor, e.Devminor = 0, 0
-		}
-	case Zip:
-		z := e.zip
-		if l.on("zip-time") {
-			t := newTime(e.ModTime)
-			date, tm := dosTime(t)
-			ext := withoutFields(z.extra, zipTimeFields)
-			if date != z.modDate || tm != z.modTime || len(ext) != len(z.extra) {
-				l.record("zip-time", func() string {
-					return fmt.Sprintf("%q: time %s → %s", e.Name, formatTime(e.ModTime), formatTime(fromDosTime(date, tm)))
-				})
-			}
-			z.modDate, z.modTime, z.extra = date, tm, ext
-			e.ModTime = fromDosTime(date, tm)
-		}
-		if l.on("zip-extra") {
-			var dropped []string
-			if len(withoutZip64(z.extra)) > 0 {
-				dropped = append(dropped, "extra fields "+describeExtra(z.extra))
-			}
-			if z.comment != "" {
-				dropped = append(dropped, fmt.Sprintf("comment %q", z.comment))
-			}
-			if len(dropped) > 0 {
-				l.record("zip-extra", func() string {
-					return fmt.Sprintf("%q: %s dropped", e.Name, joinPlain(dropped))
-				})
-			}
-			z.extra, z.comment = nil, ""
-		}
-	case Ar:
-		if l.on("ar-header") {
-			m := int64(0o644)
-			if e.Mode&0o111 != 0 {
-				m = 0o755
-			}
-			t := newTime(e.ModTime)
-			if !t.Equal(e.ModTime) || e.UID != 0 || e.GID != 0 || e.Mode != m {
-				l.record("ar-header", func() string {
-					return fmt.Sprintf("%q: mtime %s, owner %d/%d, mode %04o → %s, 0/0, %04o",
-						e.Name, formatTime(e.ModTime), e.UID, e.GID, e.Mode, formatTime(t), m)
-				})
-			}
-			e.ModTime, e.UID, e.GID, e.Mode = t, 0, 0, m
-		}
+	}
+	if len(e.PAXRecords) == 0 {
+		e.PAXRecords = nil
 	}
 }
 
@@ -484,14 +362,6 @@ func describeRecords(m map[string]string) string {
 	}
 	return joinPlain(parts)
 }
-
-// isXattrRecord reports whether a pax record carries an extended
-// attribute or ACL (the tar-xattr pass's business, not tar-pax's).
-func isXattrRecord(k string) bool {
-	return hasPrefix(k, "LIBARCHIVE.xattr.") || hasPrefix(k, "SCHILY.acl.") || hasPrefix(k, paxXattrPrefix)
-}
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 // sortZip orders a zip's entries by name, bytewise; the sort is stable so
 // duplicate names keep their stored order.

@@ -78,13 +78,16 @@ func tarHeader(e *Entry) (*tar.Header, error) {
 		h.Format = tar.FormatPAX
 		return h, nil
 	}
-	if len(e.PAXRecords) > 0 || len(e.Xattrs) > 0 {
-		h.PAXRecords = make(map[string]string, len(e.PAXRecords)+len(e.Xattrs))
+	if len(e.PAXRecords) > 0 || len(e.Xattrs) > 0 || e.Flags != "" {
+		h.PAXRecords = make(map[string]string, len(e.PAXRecords)+len(e.Xattrs)+1)
 		for k, v := range e.PAXRecords {
 			h.PAXRecords[k] = v
 		}
 		for k, v := range e.Xattrs {
 			h.PAXRecords[paxXattrPrefix+k] = v
+		}
+		if e.Flags != "" {
+			h.PAXRecords["SCHILY.fflags"] = e.Flags
 		}
 	}
 	if len(h.PAXRecords) > 0 || !e.AccessTime.IsZero() || !e.ChangeTime.IsZero() || hasSubSecond(e.ModTime) {

@@ -2,9 +2,7 @@ package archive
 
 import (
 	"archive/zip"
-	"bytes"
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -31,29 +29,32 @@ type zipMeta struct {
 const maxLinkTarget = 64 << 10
 
 type zipReader struct {
-	files []*zip.File
-	i     int
-	rc    io.ReadCloser
+	files  []*zip.File
+	layout *zipLayout // what the strict pass found
+	i      int
+	rc     io.ReadCloser
 }
+
+func (z *zipReader) ambiguities() []Ambiguity { return z.layout.container }
 
 func newZipReader(ra io.ReaderAt, size int64, limits Limits) (*zipReader, string, error) {
 	// archive/zip reads the whole central directory into memory: check
 	// what its end record claims first.
-	entries, cdSize, cdOffset, ok := zipDirectorySize(ra, size)
+	end, ok := readZipEnd(ra, size)
 	if !ok {
 		return nil, "", &FormatError{Format: "zip", Offset: size, Err: errors.New("no end of central directory record (truncated?)")}
 	}
-	if entries > uint64(limits.MaxEntries) {
+	if end.count > uint64(limits.MaxEntries) {
 		return nil, "", limitError("--max-entries", "more than %d entries", limits.MaxEntries)
 	}
-	if cdSize > uint64(limits.MaxMetadata) {
-		return nil, "", limitError("--max-metadata", "a central directory of %d bytes, more than %s", cdSize, FormatSize(limits.MaxMetadata))
+	if end.cdSize > uint64(limits.MaxMetadata) {
+		return nil, "", limitError("--max-metadata", "a central directory of %d bytes, more than %s", end.cdSize, FormatSize(limits.MaxMetadata))
 	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		// "zip: not a valid zip file": the directory the end record
 		// points at is not there, or is damaged.
-		return nil, "", &FormatError{Format: "zip", Offset: int64(cdOffset), Entry: "",
+		return nil, "", &FormatError{Format: "zip", Offset: int64(end.cdOffset), Entry: "",
 			Err: &prefixStripped{msg: "bad central directory: " + strings.TrimPrefix(err.Error(), "zip: "), err: err}}
 	}
 	if int64(len(zr.File)) > limits.MaxEntries {
@@ -62,44 +63,11 @@ func newZipReader(ra io.ReaderAt, size int64, limits Limits) (*zipReader, string
 	if err := checkZipOverlap(zr.File, size); err != nil {
 		return nil, "", err
 	}
-	return &zipReader{files: zr.File}, zr.Comment, nil
-}
-
-// zipDirectorySize reads the end of central directory record (and its
-// zip64 form) for the number of entries and the size of the central
-// directory. ok is false when there is none to read: archive/zip then
-// says what is wrong.
-func zipDirectorySize(ra io.ReaderAt, size int64) (entries, cdSize, cdOffset uint64, ok bool) {
-	const eocdLen, maxComment = 22, 65535
-	tail := make([]byte, min(size, eocdLen+maxComment))
-	if _, err := ra.ReadAt(tail, size-int64(len(tail))); err != nil {
-		return 0, 0, 0, false
+	layout, err := zipStrict(ra, size, end, zr.File)
+	if err != nil {
+		return nil, "", err
 	}
-	i := bytes.LastIndex(tail, []byte("PK\x05\x06"))
-	if i < 0 || len(tail)-i < eocdLen {
-		return 0, 0, 0, false
-	}
-	le := binary.LittleEndian
-	eocd := tail[i:]
-	entries, cdSize, cdOffset = uint64(le.Uint16(eocd[10:])), uint64(le.Uint32(eocd[12:])), uint64(le.Uint32(eocd[16:]))
-	// A zip64 end record, located by the 20-byte locator before this one.
-	loc := make([]byte, 20)
-	locOff := size - int64(len(tail)) + int64(i) - 20
-	if locOff < 0 {
-		return entries, cdSize, cdOffset, true
-	}
-	if _, err := ra.ReadAt(loc, locOff); err != nil || le.Uint32(loc) != 0x07064b50 {
-		return entries, cdSize, cdOffset, true
-	}
-	rec := make([]byte, 56)
-	recOff := int64(le.Uint64(loc[8:]))
-	if recOff < 0 || recOff > size-56 {
-		return entries, cdSize, cdOffset, true
-	}
-	if _, err := ra.ReadAt(rec, recOff); err != nil || le.Uint32(rec) != 0x06064b50 {
-		return entries, cdSize, cdOffset, true
-	}
-	return le.Uint64(rec[32:]), le.Uint64(rec[40:]), le.Uint64(rec[48:]), true
+	return &zipReader{files: zr.File, layout: layout}, zr.Comment, nil
 }
 
 // checkZipOverlap refuses entries whose data overlap, or run past the end
@@ -157,10 +125,17 @@ func (z *zipReader) next() (*Entry, io.Reader, error) {
 	if off, err := f.DataOffset(); err == nil {
 		e.Offset = off
 	}
+	e.Ambiguities = z.layout.entries[z.i-1]
+	modeled := f.Flags&0x41 == 0 && (f.Method == zip.Store || f.Method == zip.Deflate)
 	switch e.Type {
 	case TypeDir:
 		return e, nil, nil
 	case TypeSymlink:
+		if !modeled {
+			// Encrypted or in a method not modeled: the target is
+			// not read (the entry carries the ambiguity).
+			return e, nil, nil
+		}
 		if f.UncompressedSize64 > maxLinkTarget {
 			return nil, nil, fmt.Errorf("symlink %q: target of %d bytes is too long", f.Name, f.UncompressedSize64)
 		}
@@ -176,8 +151,9 @@ func (z *zipReader) next() (*Entry, io.Reader, error) {
 		e.Linkname = string(target)
 		return e, nil, nil
 	}
-	if f.Method != zip.Store && f.Method != zip.Deflate {
-		// Content in another method (bzip2, lzma, zstd...) is carried raw.
+	if !modeled {
+		// Content in another method (bzip2, lzma, zstd...) is carried
+		// raw; encrypted content is not readable. Both are ambiguities.
 		return e, nil, nil
 	}
 	rc, err := f.Open()

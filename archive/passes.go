@@ -44,7 +44,7 @@ var Passes = []Pass{
 	{Name: "tar-mode", Applies: "tar", Summary: "mode 0777 on symlinks (never applied on Linux); every mode bit of other entries is kept",
 		applies: container(Tar), entry: tarEntry(tarMode)},
 	{Name: "tar-pax", Applies: "tar", Summary: "drop atime, ctime, sub-second mtimes and pax records no extractor applies (comments, inode, dev)",
-		Hides: []string{"pax", "mtime"}, applies: container(Tar), entry: tarPax},
+		Hides: []string{"pax"}, applies: container(Tar), entry: tarPax},
 	{Name: "tar-xattr", Applies: "tar", Summary: "drop extended attributes outside the security, system, trusted and user namespaces (never applied on Linux)",
 		Hides: []string{"pax"}, applies: container(Tar), entry: tarEntry(tarXattr)},
 	{Name: "tar-devices", Applies: "tar", Summary: "zero device numbers on entries that are not devices",

@@ -683,7 +683,9 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 		}
 		return diffs, false
 	}
-	if ea.Type != archive.TypeSymlink && ea.Mode != eb.Mode {
+	// No extractor applies the mode of a symlink (Linux has none) or of a
+	// hardlink entry (the link is its target).
+	if ea.Type != archive.TypeSymlink && ea.Type != archive.TypeHardlink && ea.Mode != eb.Mode {
 		o, n := fmt.Sprintf("%04o", ea.Mode), fmt.Sprintf("%04o", eb.Mode)
 		add(KindMode, o+" → "+n, o, n)
 	}
@@ -702,8 +704,13 @@ func compareMeta(p string, xa, xb *entryInfo) (diffs []Difference, needContent b
 		o, n := formatTime(ea.ModTime()), formatTime(eb.ModTime())
 		add(KindMtime, o+" → "+n, o, n)
 	}
-	if d := recordsDiff(ea.Xattrs(), eb.Xattrs()); d != "" {
+	setA, otherA := splitXattrs(ea.Xattrs())
+	setB, otherB := splitXattrs(eb.Xattrs())
+	if d := recordsDiff(setA, setB); d != "" {
 		add(KindXattr, d, "", "")
+	}
+	if d := recordsDiff(otherA, otherB); d != "" {
+		add(KindPax, "extended attributes no Linux extractor can set: "+d, "", "")
 	}
 	if ea.Flags() != eb.Flags() {
 		add(KindXattr, fmt.Sprintf("file flags %q → %q", ea.Flags(), eb.Flags()), ea.Flags(), eb.Flags())
@@ -736,6 +743,20 @@ func ownerString(e *entryMeta) string {
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// splitXattrs splits extended attributes into those extractors set on
+// Linux (archive.XattrApplied) and the others (macOS's com.apple.*).
+func splitXattrs(m map[string]string) (applied, other map[string]string) {
+	applied, other = map[string]string{}, map[string]string{}
+	for k, v := range m {
+		if archive.XattrApplied(k) {
+			applied[k] = v
+		} else {
+			other[k] = v
+		}
+	}
+	return applied, other
+}
 
 // splitApplied splits an entry's pax records into those extractors apply
 // to the extracted file (POSIX ACLs: GNU tar with --acls, bsdtar by

@@ -220,7 +220,7 @@ func verifyArtifactOf(i int, a Artifact) verifyArtifact {
 	va := verifyArtifact{
 		ID:             fmt.Sprintf("artifact-%d", i+1),
 		Name:           displayPath(a.Name),
-		Status:         statusName(a.Status),
+		Status:         statusOf(a),
 		Class:          artifactClass(a.Status),
 		Detail:         text(a.Detail),
 		ComparedBy:     orDash(text(a.ComparedBy)),

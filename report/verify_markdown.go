@@ -81,7 +81,7 @@ func VerifyMarkdown(w io.Writer, v *Verification) error {
 	} else {
 		p("| Artifact | Status | Rebuilt SHA-256 | Published SHA-256 | Compared by |\n|:--|:--|:--|:--|:--|\n")
 		for _, a := range v.Artifacts {
-			st := mdText(statusName(a.Status))
+			st := mdText(statusOf(a))
 			if a.Status != StatusIdentical {
 				st = "**" + st + "**"
 			}
@@ -136,7 +136,7 @@ func htmlText(s string) string {
 
 func mdArtifact(w *bufio.Writer, a Artifact, budget *int) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	summary := "<code>" + htmlText(displayPath(a.Name)) + "</code>: <b>" + htmlText(statusName(a.Status)) + "</b>"
+	summary := "<code>" + htmlText(displayPath(a.Name)) + "</code>: <b>" + htmlText(statusOf(a)) + "</b>"
 	if a.Detail != "" {
 		summary += " — " + htmlText(a.Detail)
 	}

@@ -175,7 +175,7 @@ func comparedByLong(s string) string {
 	case "normalized":
 		return "normalized content: both files rewritten with the allowed normalize passes, then compared byte for byte"
 	case "members":
-		return "members: the members a member rule names, by the SHA-256 of their content"
+		return "members: every member paired; those a member rule names compared by content, the others by content and security metadata; harmless differences (mtime, order, owner, pax, compression) not counted"
 	}
 	return visible(s, false)
 }
@@ -387,3 +387,13 @@ func verifyGroupTitle(g Group) string {
 
 // differencesLegend tells the reader which side is which.
 const differencesLegend = "A is the published file (- lines), B the rebuilt one (+ lines)"
+
+// statusOf is an artifact's status as a person reads it: a pass by a
+// member rule says so wherever the status appears ("identical by
+// members"), never plain "identical".
+func statusOf(a Artifact) string {
+	if a.Status == StatusIdentical && a.ComparedBy == "members" {
+		return statusName(a.Status) + " by members"
+	}
+	return statusName(a.Status)
+}

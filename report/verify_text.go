@@ -127,7 +127,7 @@ func (t *textWriter) artifactTable(arts []Artifact) {
 	}
 	for i, a := range arts {
 		rows[i] = []string{
-			displayPath(a.Name), statusName(a.Status),
+			displayPath(a.Name), statusOf(a),
 			shortHash(sha256Of(a.Rebuilt)), shortHash(sha256Of(a.Published)), orDash(visible(a.ComparedBy, false)),
 		}
 		for j, c := range rows[i] {
@@ -182,7 +182,7 @@ func orDash(s string) string {
 
 func (t *textWriter) artifactDetails(a Artifact) {
 	class := artifactClass(a.Status)
-	t.line(t.paint(ansiBold, displayPath(a.Name)) + ": " + t.paint(ansiBold+classANSI(class), statusName(a.Status)))
+	t.line(t.paint(ansiBold, displayPath(a.Name)) + ": " + t.paint(ansiBold+classANSI(class), statusOf(a)))
 	if a.Detail != "" {
 		t.line("  " + visible(a.Detail, false))
 	}

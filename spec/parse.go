@@ -227,7 +227,7 @@ func (p *parser) rules(name string, prim toml.Primitive) error {
 	}
 	allowed := []string{"artifact", "reason"}
 	if name == "member" {
-		allowed = []string{"artifact", "members", "reason"}
+		allowed = []string{"artifact", "members", "ignore", "reason"}
 	}
 	for i, tbl := range tables {
 		// The line of a key is right when no later table sets it.
@@ -260,7 +260,7 @@ func (p *parser) rules(name string, prim toml.Primitive) error {
 				continue
 			}
 			kind := kindString
-			if k == "members" {
+			if k == "members" || k == "ignore" {
 				kind = kindStrings
 			}
 			err := p.decode(raw, elem+": "+k, lineOK(k), func(data any) error {
@@ -282,7 +282,7 @@ func (p *parser) rules(name string, prim toml.Primitive) error {
 // rule is a [[member]] or [[skip]] table being read.
 type rule struct {
 	artifact, reason string
-	members          []string
+	members, ignore  []string
 }
 
 func (r *rule) set(key string, v value) error {
@@ -302,6 +302,16 @@ func (r *rule) set(key string, v value) error {
 			}
 		}
 		r.members = v.strs
+	case "ignore":
+		if len(v.strs) == 0 {
+			return errors.New(`empty list; leave ignore out to compare every member`)
+		}
+		for _, g := range v.strs {
+			if err := checkGlob(g); err != nil {
+				return err
+			}
+		}
+		r.ignore = v.strs
 	case "reason":
 		if err := checkReason(v.str); err != nil {
 			return err
@@ -315,7 +325,7 @@ func (r *rule) set(key string, v value) error {
 // once every table is read.
 func (p *parser) addRule(name string, r rule) {
 	if name == "member" {
-		p.spec.Members = append(p.spec.Members, MemberRule{Artifact: r.artifact, Members: r.members, Reason: r.reason})
+		p.spec.Members = append(p.spec.Members, MemberRule{Artifact: r.artifact, Members: r.members, Ignore: r.ignore, Reason: r.reason})
 	} else {
 		p.spec.Skips = append(p.spec.Skips, SkipRule{Artifact: r.artifact, Reason: r.reason})
 	}

@@ -33,6 +33,18 @@ func (r MemberRule) MatchesMember(path string) bool {
 	return false
 }
 
+// Ignores reports whether the archive member at path is left out of the
+// comparison by the rule's ignore globs (matched as MatchesMember does).
+func (r MemberRule) Ignores(path string) bool {
+	path = memberPath(path)
+	for _, g := range r.Ignore {
+		if match(g, path) {
+			return true
+		}
+	}
+	return false
+}
+
 // Matches reports whether the rule skips the artifact called name.
 func (r SkipRule) Matches(name string) bool { return match(r.Artifact, name) }
 
@@ -105,6 +117,14 @@ func checkRules(s *Spec) (string, error) {
 			if err := checkGlob(g); err != nil {
 				return key + ": members", err
 			}
+		}
+		for _, g := range r.Ignore {
+			if err := checkGlob(g); err != nil {
+				return key + ": ignore", err
+			}
+		}
+		if len(r.Ignore) > 0 && strings.TrimSpace(r.Reason) == "" {
+			return key, errors.New(`"ignore" needs a "reason": say why those members do not reproduce`)
 		}
 		if err := checkReason(r.Reason); err != nil {
 			return key + ": reason", err

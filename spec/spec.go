@@ -152,12 +152,16 @@ type Compare struct {
 }
 
 // MemberRule is a [[member]] table: for the artifacts whose names match
-// Artifact, the archive members matching Members are what must reproduce,
-// not the archive's own bytes.
+// Artifact, the archive members matching Members are what must reproduce
+// by content, not the archive's own bytes. Every other member is compared
+// too (content and security metadata) unless Ignore names it.
 type MemberRule struct {
 	Artifact string   // glob over artifact names
 	Members  []string // globs over member paths; empty means every member
-	Reason   string   // optional, for the report
+	// Ignore are globs over member paths left out of the comparison
+	// altogether; Reason is then required.
+	Ignore []string
+	Reason string // why; optional unless Ignore is set
 }
 
 // SkipRule is a [[skip]] table: the artifacts whose names match Artifact

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -204,7 +204,7 @@ func (c *comparer) compareOne(a *report.Artifact, rebuilt, published string) err
 	}
 
 	if rule, ok := c.spec.MemberRuleFor(a.Name); ok {
-		return c.compareMembers(a, rule, rebuilt, published)
+		return c.compareMembers(a, rule, rebuilt, published, res)
 	}
 	if res.Status() == compare.StatusDiffers {
 		a.Status, a.ComparedBy = report.StatusDifferent, "bytes"
@@ -287,46 +287,34 @@ func (c *comparer) normalize(file, what string) (*normalized, error) {
 	return &normalized{sum: hex.EncodeToString(h.Sum(nil)), rep: rep}, nil
 }
 
-// normalizations lists the passes that changed something on either side,
-// with what they hid: the differences the comparison engine found of the
-// kinds the pass covers, and the pass's own examples.
+// normalizations lists the passes that hid something: a pass is named
+// only when the comparison engine found, before normalization, a
+// difference of a kind the pass hides (archive.Pass.Hides) and the pass
+// changed something on one side or the other; what it hid is those
+// differences, counted with a sample.
 func normalizations(r, p *archive.NormalizeReport, diffs []compare.Difference) []report.Normalization {
 	changed := map[string][2]int64{}
-	examples := map[string][]string{}
 	for i, rep := range []*archive.NormalizeReport{r, p} {
 		for _, pr := range rep.Passes {
-			if pr.Changed == 0 {
-				continue
-			}
 			c := changed[pr.Pass]
 			c[i] = pr.Changed
 			changed[pr.Pass] = c
-			examples[pr.Pass] = append(examples[pr.Pass], pr.Examples...)
 		}
 	}
 	var out []report.Normalization
 	for _, pass := range archive.Passes {
-		c, ok := changed[pass.Name]
-		if !ok {
+		c := changed[pass.Name]
+		if c[0] == 0 && c[1] == 0 {
 			continue
 		}
-		n := report.Normalization{Pass: pass.Name, ChangedRebuilt: c[0], ChangedPublished: c[1]}
-		kinds := passKinds[pass.Name]
-		count := 0
-		var sample []string
-		for _, d := range diffs {
-			if kinds[d.Kind] {
-				count++
-				if len(sample) < 3 {
-					sample = append(sample, fmt.Sprintf("%s: %s", displayPath(d.Path), d.Detail))
-				}
-			}
+		hidden := hiddenBy(pass, diffs)
+		if len(hidden) == 0 {
+			continue // it changed both sides alike: it hid nothing
 		}
-		if count > 0 {
-			n.Hid = append(n.Hid, fmt.Sprintf("%d %s difference(s)", count, kindList(kinds)))
-			n.Hid = append(n.Hid, sample...)
-		} else {
-			n.Hid = append(n.Hid, examples[pass.Name]...)
+		n := report.Normalization{Pass: pass.Name, ChangedRebuilt: c[0], ChangedPublished: c[1]}
+		n.Hid = append(n.Hid, fmt.Sprintf("%d %s difference(s)", len(hidden), strings.Join(pass.Hides, "/")))
+		for _, d := range hidden[:min(3, len(hidden))] {
+			n.Hid = append(n.Hid, fmt.Sprintf("%s: %s", displayPath(d.Path), d.Detail))
 		}
 		out = append(out, n)
 	}
@@ -342,52 +330,27 @@ func normalizations(r, p *archive.NormalizeReport, diffs []compare.Difference) [
 	return out
 }
 
-// passKinds maps each pass to the difference kinds it can hide.
-var passKinds = map[string]map[compare.Kind]bool{
-	"tar-order":   {compare.KindOrder: true},
-	"zip-order":   {compare.KindOrder: true},
-	"tar-mtime":   {compare.KindMtime: true},
-	"zip-time":    {compare.KindMtime: true},
-	"ar-header":   {compare.KindMtime: true, compare.KindOwner: true, compare.KindMode: true},
-	"tar-owner":   {compare.KindOwner: true},
-	"tar-mode":    {compare.KindMode: true},
-	"tar-pax":     {compare.KindPax: true},
-	"tar-xattr":   {compare.KindXattr: true},
-	"tar-devices": {compare.KindType: true},
-	"gzip-header": {compare.KindCompression: true},
-	"zip-extra":   {compare.KindMtime: true, compare.KindOwner: true},
-}
-
-// forbiddenPasses names passes outside the policy that cover a kind of
-// difference found: what the user would have to allow.
-func forbiddenPasses(allowed archive.PassSet, diffs []compare.Difference) []string {
-	seen := map[compare.Kind]bool{}
+// hiddenBy returns the differences of the kinds the pass hides.
+func hiddenBy(pass archive.Pass, diffs []compare.Difference) []compare.Difference {
+	var out []compare.Difference
 	for _, d := range diffs {
-		seen[d.Kind] = true
-	}
-	var out []string
-	for _, p := range archive.Passes {
-		if allowed.Has(p.Name) {
-			continue
-		}
-		for k := range passKinds[p.Name] {
-			if seen[k] {
-				out = append(out, p.Name)
-				break
-			}
+		if slices.Contains(pass.Hides, string(d.Kind)) {
+			out = append(out, d)
 		}
 	}
 	return out
 }
 
-func kindList(kinds map[compare.Kind]bool) string {
-	var names []string
-	for _, k := range compare.Kinds {
-		if kinds[k] {
-			names = append(names, string(k))
+// forbiddenPasses names passes outside the policy that hide a kind of
+// difference found: what the user would have to allow.
+func forbiddenPasses(allowed archive.PassSet, diffs []compare.Difference) []string {
+	var out []string
+	for _, p := range archive.Passes {
+		if !allowed.Has(p.Name) && len(hiddenBy(p, diffs)) > 0 {
+			out = append(out, p.Name)
 		}
 	}
-	return strings.Join(names, "/")
+	return out
 }
 
 func displayPath(p string) string {
@@ -419,116 +382,110 @@ func describe(diffs []compare.Difference) string {
 	return strings.Join(parts, ", ")
 }
 
-// member is one member of an archive as a member rule compares it.
-type member struct {
-	typ    archive.EntryType
-	link   string
-	digest []byte
-}
-
-// compareMembers compares the members a rule names, by type, link target
-// and content digest: the archive's own bytes and metadata do not count.
-func (c *comparer) compareMembers(a *report.Artifact, rule spec.MemberRule, rebuilt, published string) error {
+// compareMembers decides an artifact under a member rule. Every member of
+// both sides was paired by the comparison engine (res): the members the
+// rule names must exist and match by content; every other member may
+// differ only harmlessly (compare.HarmlessKinds) unless the rule's ignore
+// globs leave it out. An ambiguous construct is never ignored: it can make
+// one member extract as another.
+func (c *comparer) compareMembers(a *report.Artifact, rule spec.MemberRule, rebuilt, published string, res *compare.Result) error {
 	a.ComparedBy = "members"
-	rm, err := c.members(rebuilt, "rebuilt "+a.Name, rule)
+	rn, err := c.namedMembers(rebuilt, "rebuilt "+a.Name, rule)
 	if err != nil {
 		return err
 	}
-	pm, err := c.members(published, "published "+a.Name, rule)
+	pn, err := c.namedMembers(published, "published "+a.Name, rule)
 	if err != nil {
 		return err
 	}
-	var missing, extra, differ []string
-	for name, m := range rm {
-		p, ok := pm[name]
+	var named, other, ambiguous []string
+	ignored := 0
+	seen := map[string]bool{}
+	for _, d := range res.Differences {
+		if !d.IsContent() {
+			continue
+		}
+		top, _, _ := strings.Cut(d.Path, "!/")
+		name := cleanMember(top)
 		switch {
-		case !ok:
-			missing = append(missing, name)
-		case m.typ != p.typ || m.link != p.link || !bytes.Equal(m.digest, p.digest):
-			differ = append(differ, name)
+		case d.Kind == compare.KindAmbiguous:
+			ambiguous = appendOnce(ambiguous, seen, "ambiguous "+displayPath(d.Path))
+		case name != "" && rule.Ignores(name):
+			ignored++
+		case name != "" && rule.MatchesMember(name):
+			named = appendOnce(named, seen, name)
+		default:
+			other = appendOnce(other, seen, displayPath(d.Path))
 		}
 	}
-	for name := range pm {
-		if _, ok := rm[name]; !ok {
-			extra = append(extra, name)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	sort.Strings(differ)
 	reason := ""
 	if rule.Reason != "" {
 		reason = " (" + rule.Reason + ")"
 	}
-	if len(rm) == 0 && len(pm) == 0 {
+	if rn == 0 && pn == 0 {
 		a.Status, a.Detail = report.StatusDifferent, "the member rule "+rule.Artifact+" matches no member on either side: nothing to compare"
 		return nil
 	}
-	if len(missing)+len(extra)+len(differ) == 0 {
+	if len(named)+len(other)+len(ambiguous) == 0 {
 		a.Status = report.StatusIdentical
-		a.Detail = fmt.Sprintf("%s identical (compared by members under the rule %s%s; the archives themselves differ)", plural(len(rm), "member"), rule.Artifact, reason)
+		a.Detail = fmt.Sprintf("by members: %s named by the rule %s%s identical in content, every other member the same in content and security metadata",
+			plural(pn, "member"), rule.Artifact, reason)
+		if ignored > 0 {
+			a.Detail += fmt.Sprintf(", %s left out by its ignore globs", plural(ignored, "difference"))
+		}
+		a.Detail += "; the archives themselves differ only harmlessly: " + describe(a.Differences)
 		return nil
 	}
 	a.Status = report.StatusDifferent
 	var parts []string
-	if len(differ) > 0 {
-		parts = append(parts, fmt.Sprintf("%d differ (%s)", len(differ), strings.Join(differ, ", ")))
+	if len(ambiguous) > 0 {
+		parts = append(parts, fmt.Sprintf("%d ambiguous (%s)", len(ambiguous), strings.Join(ambiguous, ", ")))
 	}
-	if len(missing) > 0 {
-		parts = append(parts, fmt.Sprintf("%d rebuilt but not in the published archive (%s)", len(missing), strings.Join(missing, ", ")))
+	if len(named) > 0 {
+		parts = append(parts, fmt.Sprintf("%d named members differ (%s)", len(named), strings.Join(named, ", ")))
 	}
-	if len(extra) > 0 {
-		parts = append(parts, fmt.Sprintf("%d only in the published archive (%s)", len(extra), strings.Join(extra, ", ")))
+	if len(other) > 0 {
+		parts = append(parts, fmt.Sprintf("%d other members differ (%s)", len(other), strings.Join(other, ", ")))
 	}
-	a.Detail = "members under the rule " + rule.Artifact + ": " + strings.Join(parts, "; ")
+	a.Detail = "by members under the rule " + rule.Artifact + ": " + strings.Join(parts, "; ")
 	return nil
 }
 
-func (c *comparer) members(file, what string, rule spec.MemberRule) (map[string]member, error) {
+// appendOnce appends s unless seen has it.
+func appendOnce(list []string, seen map[string]bool, s string) []string {
+	if seen[s] {
+		return list
+	}
+	seen[s] = true
+	return append(list, s)
+}
+
+// namedMembers counts the members of an archive that the rule names
+// (directories and pax global headers aside).
+func (c *comparer) namedMembers(file, what string, rule spec.MemberRule) (int, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer f.Close()
-	s, err := archive.Open(f, what, archive.Options{Limits: c.caps.Limits(), Digest: true, TempDir: c.tmp})
+	s, err := archive.Open(f, what, archive.Options{Limits: c.caps.Limits(), TempDir: c.tmp})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer s.Close()
-	out := map[string]member{}
-	var last *archive.Entry
-	var lastName string
+	n := 0
 	for {
 		e, err := s.Next()
-		if last != nil {
-			// The digest is complete once the next entry is reached.
-			m := out[lastName]
-			m.digest = append([]byte(nil), last.Digest...)
-			out[lastName] = m
-			last = nil
-		}
 		if errors.Is(err, io.EOF) {
-			break
+			return n, nil
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		if e.Type == archive.TypePAXGlobal || e.Type == archive.TypeDir {
-			continue
-		}
-		name := cleanMember(e.Name)
-		if !rule.MatchesMember(name) {
-			continue
-		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("%s: member %s is stored twice", what, name)
-		}
-		out[name] = member{typ: e.Type, link: e.Linkname}
-		if e.Type.HasContent() {
-			last, lastName = e, name
+		if e.Type != archive.TypePAXGlobal && e.Type != archive.TypeDir && rule.MatchesMember(cleanMember(e.Name)) {
+			n++
 		}
 	}
-	return out, nil
 }
 
 func cleanMember(p string) string {

@@ -137,31 +137,113 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 		return fail(err)
 	}
 
+	if err := judge(ctx, opts, v, pub, res.Artifacts, rebuiltDir, res.Source.SourceDateEpoch, passes, work); err != nil {
+		return fail(err)
+	}
+	v.Timestamp = opts.Now().UTC().Format(time.RFC3339)
+	return v, nil
+}
+
+// judge is the verdict: it pairs the rebuilt artifacts (in rebuiltDir) with
+// the published release, compares each pair and decides. No build and no
+// container: Judge runs it on a directory of artifacts.
+func judge(ctx context.Context, opts Options, v *report.Verification, pub *published, rebuilt []rebuild.Artifact, rebuiltDir string, epoch int64, passes archive.PassSet, work string) error {
 	if pub.byName != nil {
 		var names []string
-		for _, a := range res.Artifacts {
+		for _, a := range rebuilt {
 			names = append(names, a.Name)
 		}
 		if err := pub.fetchNamed(ctx, names); err != nil {
-			return fail(err)
+			return err
 		}
 		v.Published = pub.summary()
 	}
 	c := &comparer{
-		ctx: ctx, spec: s, passes: passes, epoch: res.Source.SourceDateEpoch,
+		ctx: ctx, spec: opts.Spec, passes: passes, epoch: epoch,
 		tmp: work, caps: opts.Caps,
 		progress: opts.Progress,
 	}
-	arts, warnings, err := c.artifacts(res.Artifacts, rebuiltDir, pub)
+	arts, warnings, err := c.artifacts(rebuilt, rebuiltDir, pub)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	v.Artifacts = arts
 	v.Warnings = append(v.Warnings, warnings...)
 	decide(v)
+	return nil
+}
+
+// Judge decides a verification from artifacts already rebuilt: every file
+// in rebuiltDir is an artifact, compared with the release opts.Spec
+// publishes, as Verify compares what its build made (epoch is the
+// SOURCE_DATE_EPOCH the time passes use). It is the verdict logic alone,
+// for tests and for artifacts rebuilt elsewhere. Like Verify, it records
+// an error in the Verification and returns an error only when ctx ended.
+func Judge(ctx context.Context, opts Options, rebuiltDir string, epoch int64) (*report.Verification, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	v := newVerification(opts)
+	err := func() error {
+		passes, err := archive.ParsePasses(opts.Spec.Compare.PassList())
+		if err != nil {
+			return fmt.Errorf("compare.passes: %w", err)
+		}
+		work, err := os.MkdirTemp(opts.TempDir, "reproof-verify-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		pub, err := fetchPublished(ctx, opts)
+		if err != nil {
+			return err
+		}
+		v.Published = pub.summary()
+		arts, err := artifactsIn(ctx, rebuiltDir)
+		if err != nil {
+			return err
+		}
+		return judge(ctx, opts, v, pub, arts, rebuiltDir, epoch, passes, work)
+	}()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		v.Verdict, v.Error = report.VerdictError, oneLine(err.Error())
+		v.Reason = "the verification could not be completed: " + v.Error
+	}
 	v.Timestamp = opts.Now().UTC().Format(time.RFC3339)
 	return v, nil
 }
+
+// artifactsIn lists and hashes the regular files directly in dir.
+func artifactsIn(ctx context.Context, dir string) ([]rebuild.Artifact, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	d256 := release.HashFiles(ctx, paths, release.SHA256, 0)
+	d512 := release.HashFiles(ctx, paths, release.SHA512, 0)
+	out := make([]rebuild.Artifact, len(paths))
+	for i, p := range paths {
+		if err := errors.Join(d256[i].Err, d512[i].Err); err != nil {
+			return nil, err
+		}
+		name := filepath.Base(p)
+		out[i] = rebuild.Artifact{Name: name, Path: name, Size: d256[i].Size, SHA256: d256[i].Digest, SHA512: d512[i].Digest}
+	}
+	return out, nil
+}
+
 
 func newVerification(opts Options) *report.Verification {
 	s := opts.Spec

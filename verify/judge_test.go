@@ -1,0 +1,132 @@
+package verify
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reproof/reproof/report"
+	"github.com/reproof/reproof/spec"
+)
+
+// judgeTree is the tree the rebuilt tarball packs: build/app is what must
+// reproduce, the rest rides along.
+const judgeTree = `
+mkdir -p pkg/build pkg/etc pkg/bin
+printf 'the binary\n' >pkg/build/app
+chmod 755 pkg/build/app
+printf 'built by ci-42\n' >pkg/build/buildinfo.txt
+printf 'config\n' >pkg/etc/app.conf
+printf '#!/bin/sh\n' >pkg/bin/helper
+chmod 755 pkg/bin/helper
+`
+
+// packJudge makes dir/app.tar.gz from judgeTree changed by change and
+// packed by pack (run in the tree's parent; $OUT is the archive).
+func packJudge(t *testing.T, dir, change, pack string) {
+	t.Helper()
+	work := t.TempDir()
+	script := "set -e; umask 022\n" + judgeTree + change + "\n" + pack
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "OUT="+filepath.Join(dir, "app.tar.gz"), "TZ=UTC", "LC_ALL=C")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("packing: %v\n%s", err, b)
+	}
+}
+
+const (
+	sortedPack = `tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -cf - pkg | gzip -n >"$OUT"`
+	plainPack  = `find pkg -exec touch -d @1800000000 {} + && tar cf - pkg | gzip >"$OUT"` // a plain tar czf: mtimes, owner names, order
+)
+
+// TestJudge decides verdicts from a rebuilt directory and a published
+// directory, in-process, on real tarballs made by GNU tar: pairing, the
+// comparison decision and the member rule's coverage, with no build.
+func TestJudge(t *testing.T) {
+	for _, tool := range []string{"tar", "gzip", "find"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed: %v", tool, err)
+		}
+	}
+	members := []spec.MemberRule{{Artifact: "app.tar.gz", Members: []string{"**/build/app"}, Reason: "a plain tar czf"}}
+	ignoring := []spec.MemberRule{{Artifact: "app.tar.gz", Members: []string{"**/build/app"}, Ignore: []string{"**/build/buildinfo.txt"}, Reason: "buildinfo names the CI runner"}}
+	tests := []struct {
+		name             string
+		rules            []spec.MemberRule
+		change, pack     string // the published tarball's
+		status           report.Status
+		comparedBy       string
+		verdict          report.Verdict
+		detail           string // the artifact's detail contains it
+		normalizedByPass string // equivalent: this pass is named
+	}{
+		{name: "same bytes", pack: sortedPack, status: report.StatusIdentical, comparedBy: "bytes", verdict: report.VerdictReproducible},
+		{name: "plain tar czf, no rule", pack: plainPack, status: report.StatusEquivalent, comparedBy: "normalized",
+			verdict: report.VerdictNormalized, normalizedByPass: "tar-mtime"},
+		{name: "plain tar czf, member rule", rules: members, pack: plainPack, status: report.StatusIdentical, comparedBy: "members",
+			verdict: report.VerdictReproducible, detail: "by members"},
+		{name: "named member changed", rules: members, change: `printf 'evil\n' >pkg/build/app`, pack: plainPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "named members differ (pkg/build/app)"},
+		{name: "a file added outside the rule", rules: members, change: `mkdir -p pkg/etc/cron.d && echo '* * * * * root sh' >pkg/etc/cron.d/job`, pack: plainPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/etc/cron.d/job"},
+		{name: "setuid helper outside the rule", rules: members, change: `chmod 4755 pkg/bin/helper`, pack: plainPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/bin/helper"},
+		{name: "world-writable config outside the rule", rules: members, change: `chmod 666 pkg/etc/app.conf`, pack: plainPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/etc/app.conf"},
+		{name: "group-writable file, no rule", change: `chmod 664 pkg/etc/app.conf`, pack: sortedPack,
+			status: report.StatusDifferent, comparedBy: "bytes", verdict: report.VerdictNotReproducible, detail: "mode"},
+		{name: "hardlink instead of a copy, no rule", change: `rm pkg/bin/helper && ln pkg/build/app pkg/bin/helper`, pack: sortedPack,
+			status: report.StatusDifferent, comparedBy: "bytes", verdict: report.VerdictNotReproducible},
+		{name: "unignored buildinfo differs", rules: members, change: `printf 'built by ci-7\n' >pkg/build/buildinfo.txt`, pack: plainPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/build/buildinfo.txt"},
+		{name: "ignored buildinfo differs", rules: ignoring, change: `printf 'built by ci-7\n' >pkg/build/buildinfo.txt`, pack: plainPack,
+			status: report.StatusIdentical, comparedBy: "members", verdict: report.VerdictReproducible, detail: "left out by its ignore globs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rebuilt, published := t.TempDir(), t.TempDir()
+			packJudge(t, rebuilt, "", sortedPack)
+			if tt.name == "hardlink instead of a copy, no rule" {
+				packJudge(t, rebuilt, `cp pkg/build/app pkg/bin/helper`, sortedPack)
+			}
+			packJudge(t, published, tt.change, tt.pack)
+			s := spec.Default()
+			s.Published.Source = published
+			s.Members = tt.rules
+			v, err := Judge(context.Background(), Options{Spec: s, CacheDir: t.TempDir(), TempDir: t.TempDir()}, rebuilt, 1700000000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Error != "" {
+				t.Fatalf("Judge: error %s", v.Error)
+			}
+			if len(v.Artifacts) != 1 {
+				t.Fatalf("Judge: %d artifacts, want 1: %+v", len(v.Artifacts), v.Artifacts)
+			}
+			a := v.Artifacts[0]
+			if a.Status != tt.status || a.ComparedBy != tt.comparedBy || v.Verdict != tt.verdict {
+				t.Errorf("Judge = %s by %s, verdict %s (%s); want %s by %s, verdict %s", a.Status, a.ComparedBy, v.Verdict, a.Detail, tt.status, tt.comparedBy, tt.verdict)
+			}
+			if !strings.Contains(a.Detail, tt.detail) {
+				t.Errorf("Judge: detail %q, want it to contain %q", a.Detail, tt.detail)
+			}
+			if tt.normalizedByPass != "" {
+				var names []string
+				for _, n := range a.Normalizations {
+					names = append(names, n.Pass)
+					if len(n.Hid) == 0 {
+						t.Errorf("Judge: normalization %s hid nothing yet is listed", n.Pass)
+					}
+				}
+				if !strings.Contains(strings.Join(names, ","), tt.normalizedByPass) {
+					t.Errorf("Judge: normalizations %v, want %s among them", names, tt.normalizedByPass)
+				}
+			}
+		})
+	}
+}

@@ -491,8 +491,10 @@ func (z *zipStrictPass) checkEntry(i int, f *zip.File, c *zipCentral) error {
 			}
 		}
 	}
-	zero := l.crc == 0 && lcsize == 0 && lusize == 0
-	if !(c.flags&0x8 != 0 && zero) && (l.crc != c.crc || lcsize != c.csize || lusize != c.usize) {
+	// With a data descriptor, each local value may be zero instead
+	// (bsdtar writes the size it knows and zeros for the rest).
+	dd := c.flags&0x8 != 0
+	if l.crc != c.crc && !(dd && l.crc == 0) || lcsize != c.csize && !(dd && lcsize == 0) || lusize != c.usize && !(dd && lusize == 0) {
 		z.entry(i, "local sizes differ",
 			"the local header says CRC %08x, %d compressed and %d bytes, the central directory CRC %08x, %d and %d: unzip and archive/zip read by the central directory, a streaming reader by the local header",
 			l.crc, lcsize, lusize, c.crc, c.csize, c.usize)

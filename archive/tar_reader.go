@@ -6,148 +6,538 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"path"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
+// tarReader reads tar headers itself, strictly and streaming: every
+// construct as GNU tar 1.34 reads it (the strictest mainstream
+// extractor, run as root), with an Ambiguity on the entry wherever
+// bsdtar, Python's tarfile or Go's archive/tar read it differently, or
+// where the construct is not modeled. What every tool refuses (a bad
+// checksum, a size that is no number, truncation) is an error. The
+// table of constructs and what each tool does is in tar_strict_test.go.
 type tarReader struct {
-	tr   *tar.Reader
-	tail *tailReader
-	// entryEnd is where the stored data of the last entry ends, -1 when
-	// unknown (a sparse file): after it must come the end-of-archive
-	// marker, and nothing else before the stream ends.
-	entryEnd int64
+	br   *bufio.Reader
+	n    int64 // bytes consumed
+	blk  [blockSize]byte
+	left int64 // stored data bytes of the current entry not read yet
+	pad  int64 // then padding to the block
+	data tarData
+	// seen maps the cleaned names of the entries so far to their types:
+	// a hardlink's target must be one of them.
+	seen map[string]EntryType
+	amb  []Ambiguity // outside any one entry
 }
 
-func newTarReader(r io.Reader, _ *countingReader, _ *bufio.Reader) *tarReader {
-	tail := &tailReader{r: r}
-	return &tarReader{tr: tar.NewReader(tail), tail: tail}
-}
-
-func (t *tarReader) offset() int64 { return t.tail.n }
-
-// tailReader passes reads on, counting them and keeping the last
-// tailSize bytes: where archive/tar says io.EOF, they tell an
-// end-of-archive marker from a stream that stopped short.
-type tailReader struct {
-	r    io.Reader
-	n    int64
-	tail [tailSize]byte // ring: byte at offset o is tail[o%tailSize]
-}
-
-const tailSize = 1024
-
-func (t *tailReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	b := p[:n]
-	if len(b) > tailSize {
-		t.n += int64(len(b) - tailSize)
-		b = b[len(b)-tailSize:]
+func newTarReader(r io.Reader, _ *countingReader, br *bufio.Reader) *tarReader {
+	if br == nil || io.Reader(br) != r {
+		br = bufio.NewReaderSize(r, 64<<10)
 	}
-	for _, c := range b {
-		t.tail[t.n%tailSize] = c
-		t.n++
+	t := &tarReader{br: br, seen: map[string]EntryType{}}
+	t.data.t = t
+	return t
+}
+
+func (t *tarReader) offset() int64 { return t.n }
+
+func (t *tarReader) ambiguities() []Ambiguity { return t.amb }
+
+// maxSpecial caps the data of a pax header, a GNU long name or link and
+// a sparse map, whatever Limits say (as archive/tar did).
+const maxSpecial = 1 << 20
+
+var (
+	errFieldTooLong = errors.New("header field too long (more than 1 MiB)")
+	errNoMarker     = errors.New("no end-of-archive marker (truncated?)")
+)
+
+// readBlock reads one block into t.blk: io.EOF when the stream ended
+// before it, errTruncated when inside it.
+func (t *tarReader) readBlock() error {
+	n, err := io.ReadFull(t.br, t.blk[:])
+	t.n += int64(n)
+	switch {
+	case err == io.EOF:
+		return io.EOF
+	case err != nil:
+		return truncated(err)
+	}
+	return nil
+}
+
+func truncated(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return errTruncated
+	}
+	return err
+}
+
+// readData reads stored data of the current entry.
+func (t *tarReader) readData(p []byte) (int, error) {
+	if t.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > t.left {
+		p = p[:t.left]
+	}
+	n, err := t.br.Read(p)
+	t.n += int64(n)
+	t.left -= int64(n)
+	if err == io.EOF && t.left > 0 {
+		err = io.ErrUnexpectedEOF
+	} else if err == io.EOF {
+		err = nil
 	}
 	return n, err
 }
 
-// zeroFrom reports whether the bytes read from offset off on are all
-// zero (and still in the tail).
-func (t *tailReader) zeroFrom(off int64) bool {
-	if off < 0 || t.n-off > tailSize {
+// tarData reads the stored content of a plain entry.
+type tarData struct{ t *tarReader }
+
+func (d *tarData) Read(p []byte) (int, error) { return d.t.readData(p) }
+
+// skip discards what is left of the current entry and its padding.
+func (t *tarReader) skip() error {
+	n := t.left + t.pad
+	t.left, t.pad = 0, 0
+	for n > 0 {
+		k := int(min(n, math.MaxInt32))
+		d, err := t.br.Discard(k)
+		t.n += int64(d)
+		n -= int64(d)
+		if err != nil {
+			return truncated(err)
+		}
+	}
+	return nil
+}
+
+// readSpecial reads the data of a pax header or GNU long name.
+func (t *tarReader) readSpecial(size int64) ([]byte, error) {
+	if size > maxSpecial {
+		return nil, errFieldTooLong
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(t.br, buf)
+	t.n += int64(n)
+	if err != nil {
+		return nil, truncated(err)
+	}
+	t.pad = pad512(size)
+	return buf, t.skip()
+}
+
+// pending is what the headers before an entry said: a pax header, GNU
+// long names.
+type pending struct {
+	pax                *paxValues
+	longName, longLink *string
+	amb                []Ambiguity
+	kinds              []string
+}
+
+func (p *pending) any() bool { return len(p.kinds) > 0 }
+
+func (t *tarReader) next() (*Entry, io.Reader, error) {
+	if err := t.skip(); err != nil {
+		return nil, nil, err
+	}
+	var pend pending
+	start := t.n
+	for {
+		if err := t.readBlock(); err != nil {
+			if err == io.EOF {
+				return nil, nil, errNoMarker
+			}
+			return nil, nil, err
+		}
+		if t.blk == zeroBlock {
+			// The end-of-archive marker: two zero blocks, or one (GNU tar,
+			// bsdtar and Python all stop at the first).
+			switch err := t.readBlock(); {
+			case err == io.EOF:
+			case err != nil:
+				return nil, nil, err
+			case t.blk != zeroBlock:
+				return nil, nil, errors.New("data after the end-of-archive marker (trailing garbage)")
+			}
+			if pend.any() {
+				t.amb = append(t.amb, ambiguous("extended header with no entry after it",
+					"%s at offset %d, then the end of the archive: GNU tar ignores it, bsdtar and Python's tarfile report a damaged archive", strings.Join(pend.kinds, ", "), start))
+			}
+			return nil, nil, io.EOF
+		}
+		h, err := parseHeader(&t.blk)
+		if err != nil {
+			return nil, nil, err
+		}
+		pend.amb = append(pend.amb, h.amb...)
+		switch h.flag {
+		case 'x', 'L', 'K', 'g':
+		default:
+			return t.entry(h, start, &pend)
+		}
+		data, err := t.readSpecial(h.size)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch h.flag {
+		case 'g':
+			e, err := t.global(h, start, data, &pend)
+			return e, nil, err
+		case 'x':
+			if pend.pax != nil {
+				pend.amb = append(pend.amb, ambiguous("two pax headers before one entry",
+					"GNU tar applies only the second, Python's tarfile the first, bsdtar both (the first winning)"))
+			}
+			recs, amb := parsePAX(data)
+			if err := nulError(recs); err != nil {
+				return nil, nil, err
+			}
+			pend.pax = newPAXValues(recs, amb)
+			pend.kinds = append(pend.kinds, "a pax header")
+		case 'L', 'K':
+			s := cString(data)
+			p, what := &pend.longName, "name"
+			if h.flag == 'K' {
+				p, what = &pend.longLink, "link"
+			}
+			if *p != nil {
+				pend.amb = append(pend.amb, ambiguous("two GNU long "+what+"s before one entry",
+					"%q, then %q: GNU tar and bsdtar take the second, Python's tarfile the first", **p, s))
+			}
+			*p = &s
+			pend.kinds = append(pend.kinds, "a GNU long "+what)
+		}
+	}
+}
+
+// global returns the entry of a pax global header. Its records are not
+// applied to the entries after it (as bsdtar and Go's archive/tar); every
+// record but a comment is an ambiguity, since GNU tar and Python's
+// tarfile do apply them.
+func (t *tarReader) global(h *rawHeader, off int64, data []byte, pend *pending) (*Entry, error) {
+	e := &Entry{Type: TypePAXGlobal, Name: h.name, Offset: off, ContentOffset: -1}
+	e.Ambiguities = append(e.Ambiguities, pend.amb...)
+	if pend.any() {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("pax global header after an extended header",
+			"%s before a global header: GNU tar applies it to the next entry, Go's archive/tar to none", strings.Join(pend.kinds, ", ")))
+	}
+	recs, amb := parsePAX(data)
+	if err := nulError(recs); err != nil {
+		return nil, err
+	}
+	e.Ambiguities = append(e.Ambiguities, amb...)
+	for _, r := range recs {
+		if e.PAXRecords == nil {
+			e.PAXRecords = map[string]string{}
+		}
+		e.PAXRecords[r.key] = r.value
+	}
+	for _, k := range sortedKeys(e.PAXRecords) {
+		if k != "comment" {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("pax global record",
+				"%s=%q: GNU tar and Python's tarfile apply it to the entries after it, bsdtar and Go's archive/tar ignore it", k, clipName(e.PAXRecords[k])))
+		}
+	}
+	return e, nil
+}
+
+// entry builds the entry of header h with what the headers before it
+// said, and frames its data.
+func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Reader, error) {
+	e := &Entry{
+		Name:          h.name,
+		Linkname:      h.linkname,
+		Mode:          h.mode & ModePerm,
+		UID:           int(h.uid),
+		GID:           int(h.gid),
+		Uname:         h.uname,
+		Gname:         h.gname,
+		ModTime:       time.Unix(h.mtime, 0).UTC(),
+		Devmajor:      h.devmajor,
+		Devminor:      h.devminor,
+		Offset:        off,
+		ContentOffset: -1,
+		Ambiguities:   pend.amb,
+	}
+	if h.atime != 0 {
+		e.AccessTime = time.Unix(h.atime, 0).UTC()
+	}
+	if h.ctime != 0 {
+		e.ChangeTime = time.Unix(h.ctime, 0).UTC()
+	}
+	pax := pend.pax
+	if pend.longName != nil {
+		e.Name = *pend.longName
+		if _, ok := pax.get("path"); ok {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("GNU long name with a pax path",
+				"GNU tar takes the pax path, bsdtar and Python's tarfile the header that comes first"))
+		}
+	}
+	if pend.longLink != nil {
+		e.Linkname = *pend.longLink
+		if _, ok := pax.get("linkpath"); ok {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("GNU long link with a pax linkpath",
+				"GNU tar takes the pax linkpath, bsdtar and Python's tarfile the header that comes first"))
+		}
+	}
+	size := h.size
+	if pax != nil && pax.size >= 0 {
+		if h.size != 0 && h.sizeIsOctal && h.size != 0o77777777777 && h.size != pax.size {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("pax size differs from the header's",
+				"pax size %d, header %d: pax-aware tools read %d bytes, a ustar reader %d", pax.size, h.size, pax.size, h.size))
+		}
+		size = pax.size
+	}
+
+	sparse, err := t.sparseKind(h, pax)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sparse == sparsePAX1 {
+		e.Name = pax.m["GNU.sparse.name"]
+	}
+	applyPAX(e, pax, sparse != sparseNone)
+	if sparse == sparsePAX1 {
+		if p, ok := pax.get("path"); ok && p != e.Name {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("GNU.sparse.name differs from the pax path",
+				"GNU tar and bsdtar extract %q, Python's tarfile %q", e.Name, p))
+			e.Name = pax.m["GNU.sparse.name"]
+		}
+	}
+
+	stored := int64(0) // data bytes after the header
+	switch h.flag {
+	case '0', '7', 0:
+		e.Type = TypeRegular
+		if strings.HasSuffix(e.Name, "/") {
+			// GNU tar and bsdtar make a directory and read no data;
+			// Python's tarfile does so for type NUL only.
+			e.Type = TypeDir
+			if h.flag != 0 {
+				e.Ambiguities = append(e.Ambiguities, ambiguous("regular file named like a directory",
+					"type %q named %q: GNU tar and bsdtar make a directory (reading no data), Python's tarfile a file", h.flag, e.Name))
+			}
+		} else {
+			stored = size
+		}
+	case '1':
+		e.Type = TypeHardlink
+		if size > 0 {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink with data",
+				"size %d: GNU tar and Python's tarfile read no data after it, bsdtar reads it into the link (in a pax archive)", size))
+		}
+	case '2':
+		e.Type = TypeSymlink
+	case '3':
+		e.Type = TypeCharDevice
+	case '4':
+		e.Type = TypeBlockDevice
+	case '5':
+		e.Type = TypeDir
+	case '6':
+		e.Type = TypeFIFO
+	case 'S':
+		e.Type = TypeRegular
+		stored = size
+	case 'D':
+		e.Type, stored = TypeDir, size
+		e.Ambiguities = append(e.Ambiguities, ambiguous("GNU dumpdir",
+			"type 'D': GNU tar and bsdtar make a directory (skipping its listing), Python's tarfile a file of it"))
+	default:
+		e.Type, stored = TypeRegular, size
+		e.Ambiguities = append(e.Ambiguities, unknownType(h.flag))
+	}
+	t.checkNames(e)
+
+	if t.seen != nil && len(t.seen) < 1<<22 {
+		t.seen[cleanKey(e.Name)] = e.Type
+	}
+	t.left, t.pad = stored, pad512(stored)
+	if e.Type != TypeRegular {
+		return e, nil, nil
+	}
+	switch sparse {
+	case sparseOldGNU, sparsePAX1:
+		var spans []sparseSpan
+		var real int64
+		if sparse == sparseOldGNU {
+			spans, real, err = t.oldGNUSparse()
+		} else {
+			real, _ = parseDecimal(pax.m["GNU.sparse.realsize"], math.MaxInt64)
+			spans, err = t.paxSparseMap()
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := checkSparse(spans, real, t.left); err != nil {
+			return nil, nil, err
+		}
+		e.Ambiguities = append(e.Ambiguities, sparseEndAmbiguity(spans, real)...)
+		e.Size = real
+		return e, &sparseReader{t: t, spans: spans, real: real}, nil
+	}
+	e.Size = stored
+	e.ContentOffset = t.n
+	return e, &t.data, nil
+}
+
+type sparseKind uint8
+
+const (
+	sparseNone sparseKind = iota
+	sparseOldGNU
+	sparsePAX1
+)
+
+// sparseKind tells whether an entry is a sparse file this reader models,
+// flagging the GNU.sparse records it does not.
+func (t *tarReader) sparseKind(h *rawHeader, pax *paxValues) (sparseKind, error) {
+	if h.flag == 'S' {
+		return sparseOldGNU, nil
+	}
+	if pax == nil {
+		return sparseNone, nil
+	}
+	if pax.m["GNU.sparse.major"] != "1" || pax.m["GNU.sparse.minor"] != "0" {
+		for _, k := range [...]string{"GNU.sparse.numblocks", "GNU.sparse.offset", "GNU.sparse.numbytes", "GNU.sparse.map", "GNU.sparse.size"} {
+			if _, ok := pax.m[k]; ok {
+				pax.amb = append(pax.amb, ambiguous("pax sparse 0.x (not modeled)",
+					"%s: GNU tar and bsdtar expand the file by it; read here as stored", k))
+				break
+			}
+		}
+		return sparseNone, nil
+	}
+	_, hasName := pax.get("GNU.sparse.name")
+	_, hasReal := parseDecimal(pax.m["GNU.sparse.realsize"], math.MaxInt64)
+	if !hasName || !hasReal || (h.flag != '0' && h.flag != 0) {
+		pax.amb = append(pax.amb, ambiguous("incomplete pax sparse entry",
+			"GNU.sparse 1.0 without a name or a real size, or on type %q: GNU tar reads it as a plain file, bsdtar and Python's tarfile expand it", h.flag))
+		return sparseNone, nil
+	}
+	for k := range pax.m {
+		switch k {
+		case "GNU.sparse.major", "GNU.sparse.minor", "GNU.sparse.name", "GNU.sparse.realsize":
+		default:
+			if strings.HasPrefix(k, paxSparsePrefix) {
+				pax.amb = append(pax.amb, ambiguous("GNU.sparse record outside a sparse entry",
+					"%s in a 1.0 sparse entry: not modeled", k))
+			}
+		}
+	}
+	return sparsePAX1, nil
+}
+
+func unknownType(flag byte) Ambiguity {
+	switch flag {
+	case 'M':
+		return ambiguous("GNU multi-volume continuation",
+			"type 'M': GNU tar refuses it, bsdtar and Python's tarfile extract a file of its data")
+	case 'V':
+		return ambiguous("GNU volume label",
+			"type 'V': GNU tar skips it, bsdtar reports a damaged archive, Python's tarfile extracts a file")
+	}
+	return ambiguous("unknown type flag",
+		"type %q: GNU tar, bsdtar and Python's tarfile extract a regular file of its data; others may not", flag)
+}
+
+// checkNames flags names and link targets that the extractors place or
+// resolve differently.
+func (t *tarReader) checkNames(e *Entry) {
+	if e.Type == TypePAXGlobal {
+		return
+	}
+	name := e.Name
+	switch {
+	case name == "":
+		e.Ambiguities = append(e.Ambiguities, ambiguous("empty name",
+			"GNU tar extracts it as \".\", the others skip it or fail"))
+	case !utf8.ValidString(name):
+		e.Ambiguities = append(e.Ambiguities, ambiguous("name not valid UTF-8",
+			"%q: the tools write the bytes, Python's tarfile decodes them by the locale's encoding", name))
+	}
+	if name != "" {
+		checkPath(e, "name", name, e.Type == TypeDir)
+	}
+	if e.Type != TypeDir && strings.HasSuffix(name, "/") {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("non-directory named like a directory",
+			"a %v named %q: the tools strip the slash or fail", e.Type, name))
+	}
+	if e.Type != TypeHardlink {
+		if (e.Type == TypeSymlink) && !utf8.ValidString(e.Linkname) {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("name not valid UTF-8",
+				"link target %q: Python's tarfile decodes it by the locale's encoding", e.Linkname))
+		}
+		return
+	}
+	target := e.Linkname
+	if !utf8.ValidString(target) {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("name not valid UTF-8",
+			"hardlink target %q: Python's tarfile decodes it by the locale's encoding", target))
+	}
+	if !checkPath(e, "hardlink target", target, false) {
+		return
+	}
+	typ, ok := t.seen[cleanKey(target)]
+	switch {
+	case !ok:
+		e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink to an entry not stored before it",
+			"target %q: GNU tar links to whatever is on disk there, bsdtar and Python's tarfile fail", target))
+	case typ == TypeDir:
+		e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink to a directory",
+			"target %q: GNU tar and bsdtar fail, Python's tarfile makes a directory", target))
+	case typ == TypeSymlink:
+		e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink to a symlink",
+			"target %q: GNU tar links the symlink, Python's tarfile what it points to", target))
+	}
+}
+
+// checkPath flags an absolute name, a ".." component and a name that
+// path.Clean changes (but for a leading "./" and a directory's trailing
+// "/"); it reports whether the name was clean.
+func checkPath(e *Entry, what, name string, dir bool) bool {
+	if strings.HasPrefix(name, "/") {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("absolute name",
+			"%s %q: GNU tar and bsdtar strip the leading \"/\", Python's tarfile writes outside the directory", what, name))
 		return false
 	}
-	for o := off; o < t.n; o++ {
-		if t.tail[o%tailSize] != 0 {
-			return false
-		}
+	if name == ".." || strings.HasPrefix(name, "../") || strings.HasSuffix(name, "/..") || strings.Contains(name, "/../") {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("name with a .. component",
+			"%s %q: GNU tar and bsdtar skip it, Python's tarfile writes outside the directory", what, name))
+		return false
+	}
+	n := strings.TrimPrefix(name, "./")
+	if dir {
+		n = strings.TrimSuffix(n, "/")
+	}
+	if n != "" && n != "." && path.Clean(n) != n {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("name not in clean form",
+			"%s %q: the tools resolve it differently (GNU tar strips what climbs, bsdtar refuses, Python's tarfile joins as stored)", what, name))
+		return false
 	}
 	return true
 }
 
-// endedWell reports whether archive/tar's io.EOF came after an
-// end-of-archive marker: two zero blocks right after the last entry, or
-// one (a lone zero block, which GNU tar accepts too).
-func (t *tarReader) endedWell() bool {
-	if t.entryEnd < 0 { // after a sparse file: the last block read is zero
-		return t.tail.n >= 512 && t.tail.zeroFrom(t.tail.n-512)
+// cleanKey is the name the extractors create for a stored name: without
+// a leading "./" or a trailing "/".
+func cleanKey(name string) string {
+	for strings.HasPrefix(name, "./") {
+		name = name[2:]
 	}
-	d := t.tail.n - t.entryEnd
-	return (d == 512 || d == 1024) && t.tail.zeroFrom(t.entryEnd)
-}
-
-func (t *tarReader) next() (*Entry, io.Reader, error) {
-	h, err := t.tr.Next()
-	if err == io.EOF && !t.endedWell() {
-		// archive/tar ends quietly where the data stops, even inside a
-		// pax header; GNU tar and this reader want the marker.
-		return nil, nil, errors.New("no end-of-archive marker (truncated?)")
-	}
-	if err != nil {
-		if err == io.ErrUnexpectedEOF {
-			err = errTruncated
-		}
-		return nil, nil, err
-	}
-	t.entryEnd = t.offset()
-	switch {
-	case isSparse(h):
-		t.entryEnd = -1
-	case h.Typeflag == tar.TypeXGlobalHeader: // its records are read: the padding is left
-		t.entryEnd += pad512(t.entryEnd)
-	case !isHeaderOnly(h.Typeflag):
-		t.entryEnd += h.Size + pad512(h.Size)
-	}
-	e, err := entryFromTar(h)
-	if err != nil {
-		return nil, nil, err
-	}
-	e.ContentOffset = -1
-	if !e.Type.HasContent() {
-		return e, nil, nil
-	}
-	if !isSparse(h) {
-		e.ContentOffset = t.offset()
-	}
-	return e, t.tr, nil
-}
-
-// isHeaderOnly reports whether archive/tar reads no data after a header
-// of this type, whatever its size field says.
-func isHeaderOnly(flag byte) bool {
-	switch flag {
-	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo:
-		return true
-	}
-	return false
+	return strings.TrimSuffix(name, "/")
 }
 
 func pad512(n int64) int64 { return (512 - n%512) % 512 }
 
-// isSparse reports whether a tar entry's content is stored as a sparse map
-// (its stored bytes are not the file's bytes).
-func isSparse(h *tar.Header) bool {
-	if h.Typeflag == tar.TypeGNUSparse {
-		return true
-	}
-	for k := range h.PAXRecords {
-		if strings.HasPrefix(k, paxSparsePrefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// paxFieldKeys are pax records that Entry represents as fields.
-var paxFieldKeys = map[string]bool{
-	"path": true, "linkpath": true, "size": true, "uid": true, "gid": true,
-	"uname": true, "gname": true, "mtime": true, "atime": true, "ctime": true,
-}
-
-const (
-	paxXattrPrefix  = "SCHILY.xattr."
-	paxSparsePrefix = "GNU.sparse."
-)
-
+// entryFromTar maps a header read by archive/tar back to an entry: for
+// the tar-order pass's spill file, which holds entries this package wrote
+// itself (archive/tar, pax records as tarHeader puts them), never input.
 func entryFromTar(h *tar.Header) (*Entry, error) {
 	e := &Entry{
 		Name:       h.Name,
@@ -160,37 +550,28 @@ func entryFromTar(h *tar.Header) (*Entry, error) {
 		ModTime:    h.ModTime.UTC(),
 		AccessTime: utcOrZero(h.AccessTime),
 		ChangeTime: utcOrZero(h.ChangeTime),
+		Devmajor:   h.Devmajor,
+		Devminor:   h.Devminor,
 	}
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg:
 		e.Type = TypeRegular
 		e.Size = h.Size
-	case tar.TypeDir:
-		e.Type = TypeDir
-	case tar.TypeSymlink:
-		e.Type = TypeSymlink
-	case tar.TypeLink:
-		e.Type = TypeHardlink
-	case tar.TypeChar:
-		e.Type, e.Devmajor, e.Devminor = TypeCharDevice, h.Devmajor, h.Devminor
-	case tar.TypeBlock:
-		e.Type, e.Devmajor, e.Devminor = TypeBlockDevice, h.Devmajor, h.Devminor
-	case tar.TypeFifo:
-		e.Type = TypeFIFO
 	case tar.TypeXGlobalHeader:
 		e.Type = TypePAXGlobal
 		e.PAXRecords = cloneMap(h.PAXRecords)
 		e.ModTime = e.ModTime.Truncate(0)
 		return e, nil
 	default:
-		return nil, fmt.Errorf("%w: tar entry %q has type %q", ErrUnsupported, h.Name, string(h.Typeflag))
-	}
-	if e.Type != TypeCharDevice && e.Type != TypeBlockDevice {
-		e.Devmajor, e.Devminor = h.Devmajor, h.Devminor
+		t, ok := entryTypeOfFlag[h.Typeflag]
+		if !ok {
+			return nil, fmt.Errorf("%w: tar entry %q has type %q", ErrUnsupported, h.Name, string(h.Typeflag))
+		}
+		e.Type = t
 	}
 	for k, v := range h.PAXRecords {
 		switch {
-		case paxFieldKeys[k], strings.HasPrefix(k, paxSparsePrefix):
+		case paxFieldKeys[k]:
 		case strings.HasPrefix(k, paxXattrPrefix):
 			if e.Xattrs == nil {
 				e.Xattrs = map[string]string{}
@@ -204,4 +585,9 @@ func entryFromTar(h *tar.Header) (*Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+var entryTypeOfFlag = map[byte]EntryType{
+	tar.TypeDir: TypeDir, tar.TypeSymlink: TypeSymlink, tar.TypeLink: TypeHardlink,
+	tar.TypeChar: TypeCharDevice, tar.TypeBlock: TypeBlockDevice, tar.TypeFifo: TypeFIFO,
 }

@@ -14,6 +14,50 @@ package main_test
 //
 // The table of outcomes, testdata/differential/outcomes.md, is a golden
 // file: go test ./cmd/reproof -run TestDifferential -update rewrites it.
+//
+// What the extractors did with the crafted pairs (GNU tar 1.34, bsdtar
+// 3.6.2, Python 3.11 tarfile/zipfile, UnZip 6.00 (Debian), dpkg-deb,
+// GNU cpio 2.13, all as root; run -v for every case's differences):
+//
+//   - pax globals: GNU tar and tarfile apply a global path, linkpath and
+//     uid to the entries after it, tarfile a global size too (GNU tar
+//     fails on it); bsdtar ignores them all. A global uid=0 gives GNU tar
+//     and tarfile users a root-owned setuid file.
+//   - GNU.sparse.* on a plain file: bsdtar and tarfile extract
+//     GNU.sparse.size/realsize zero-padded (4096 bytes for 13); GNU tar
+//     refuses realsize; all three rename by GNU.sparse.name.
+//   - a pax size "+13": tarfile takes it, bsdtar ignores it (empty file),
+//     GNU tar fails. Two pax headers: GNU tar takes the second, bsdtar
+//     too but exits 1, tarfile the first. A GNU long name (L) then a pax
+//     path: GNU tar takes the path, bsdtar and tarfile the long name; a
+//     pax path then L: all three take the path.
+//   - GNU magic with a prefix: GNU tar and bsdtar ignore the prefix,
+//     tarfile joins it to the name.
+//   - LIBARCHIVE.xattr.security.capability: bsdtar sets the capability,
+//     GNU tar --xattrs ignores it. A SCHILY.acl.access mask shows as the
+//     group bits (0674); plain tar -xpf drops it. bsdtar applies
+//     SCHILY.fflags=schg as chattr +i on Linux.
+//   - hardlink to "a/": GNU tar and bsdtar fail, tarfile makes a copy;
+//     to "zz/../a": GNU tar links, bsdtar refuses, tarfile copies. A file
+//     named "d/": bsdtar makes a directory, GNU tar fails.
+//   - zip: bsdtar takes the local header's name; unzip the central one
+//     (warning); zipfile refuses. bsdtar and zipfile follow the second
+//     central directory of the extra-bytes rule, unzip the first (exit 1).
+//     unzip and bsdtar use the Unicode Path field (0x7075), zipfile 3.11
+//     does not. unzip makes a symlink or keeps setuid (-K) from the Unix
+//     mode of a zip "made by" BeOS or Atari; bsdtar gives 0664. A FAT zip:
+//     unzip 0644 (umask), bsdtar 0664. bsdtar turns "dir\a.txt" into
+//     dir/a.txt, unzip and zipfile keep the backslash. A CP437 name:
+//     zipfile decodes it, unzip and bsdtar write the raw bytes. Streaming
+//     (a pipe) bsdtar extracts local-only entries, with 0775/0664 modes.
+//   - cpio: GNU cpio --no-absolute-filenames writes a/../b as b, bsdtar
+//     refuses; both give an empty newc file the content of the last
+//     member of its hardlink group.
+//   - deb: dpkg-deb refuses members out of order and BSD #1/ names,
+//     ignores a trailing extra member; bsdtar extracts them all.
+//   - tarfile fully_trusted writes absolute names outside its
+//     destination (here into its chroot); GNU tar, bsdtar, unzip and
+//     zipfile strip the slash.
 
 import (
 	"bytes"
@@ -71,8 +115,8 @@ type restores struct {
 	flags  bool // inode flags (chattr)
 }
 
-// extractor is one real tool run the way a user runs it.
-type extractor struct {
+// treeExtractor is one real tool run the way a user runs it.
+type treeExtractor struct {
 	name     string
 	formats  []string // case formats it applies to
 	view     string   // what its tree holds; trees of different views are never compared
@@ -87,12 +131,12 @@ type extractor struct {
 }
 
 var (
-	tarFormats = []string{"tar", "tar.gz", "tar.xz", "tar.zst"}
-	all        = restores{modes: true, owners: true, xattrs: true, flags: true}
+	tarFormats  = []string{"tar", "tar.gz", "tar.xz", "tar.zst"}
+	restoresAll = restores{modes: true, owners: true, xattrs: true, flags: true}
 )
 
-// shell runs script with sh under umask 022.
-func shell(script string, args ...string) *exec.Cmd {
+// extractorShell runs script with bash under umask 022.
+func extractorShell(script string, args ...string) *exec.Cmd {
 	return exec.Command("bash", append([]string{"-c", "set -eo pipefail; umask 022; " + script, "bash"}, args...)...)
 }
 
@@ -136,69 +180,77 @@ func decompressedTar(archive, scratch string) (string, error) {
 
 // differentialExtractors returns the extractors; python3 is the
 // interpreter with tarfile extraction filters, if any ("" otherwise).
-func differentialExtractors(python3 string) []extractor {
+func differentialExtractors(python3 string) []treeExtractor {
 	sysPython := "/usr/bin/python3"
 	trustedPython := sysPython
 	if python3 != "" {
 		trustedPython = python3
 	}
-	exs := []extractor{
+	exs := []treeExtractor{
 		{name: "gnutar", formats: tarFormats, view: "files", restores: restores{modes: true, owners: true},
-			cmd: func(a, d, _ string) (*exec.Cmd, error) { return shell(`exec tar -xpf "$1" -C "$2"`, a, d), nil }},
+			cmd: func(a, d, _ string) (*exec.Cmd, error) {
+				return extractorShell(`exec tar -xpf "$1" -C "$2"`, a, d), nil
+			}},
 		{name: "gnutar-xattrs", formats: tarFormats, view: "files", restores: restores{modes: true, owners: true, xattrs: true},
 			cmd: func(a, d, _ string) (*exec.Cmd, error) {
-				return shell(`exec tar --xattrs --xattrs-include='*' --acls -xpf "$1" -C "$2"`, a, d), nil
+				return extractorShell(`exec tar --xattrs --xattrs-include='*' --acls -xpf "$1" -C "$2"`, a, d), nil
 			}},
-		{name: "bsdtar", formats: append(slices.Clone(tarFormats), "zip", "cpio", "deb"), view: "files", restores: all,
-			cmd: func(a, d, _ string) (*exec.Cmd, error) { return shell(`exec bsdtar -xpf "$1" -C "$2"`, a, d), nil }},
+		{name: "bsdtar", formats: append(slices.Clone(tarFormats), "zip", "cpio", "deb"), view: "files", restores: restoresAll,
+			cmd: func(a, d, _ string) (*exec.Cmd, error) {
+				return extractorShell(`exec bsdtar -xpf "$1" -C "$2"`, a, d), nil
+			}},
 		// Read from a pipe, libarchive's zip reader streams: it sees the
 		// local headers only, so modes and owners (central directory) are
 		// its defaults (0775 directories, 0664 files).
 		{name: "bsdtar-stream", formats: []string{"zip"}, view: "files",
-			cmd: func(a, d, _ string) (*exec.Cmd, error) { return shell(`cat "$1" | bsdtar -xpf - -C "$2"`, a, d), nil }},
+			cmd: func(a, d, _ string) (*exec.Cmd, error) {
+				return extractorShell(`cat "$1" | bsdtar -xpf - -C "$2"`, a, d), nil
+			}},
 		{name: "python-tarfile", formats: tarFormats, view: "files", restores: restores{modes: true, owners: true}, chroot: true,
 			cmd: func(a, d, s string) (*exec.Cmd, error) {
 				src, err := decompressedTar(a, s)
 				if err != nil {
 					return nil, err
 				}
-				return shell(`exec "$1" -c "$2" fully_trusted "$3" "$4"`, trustedPython, pythonTar, src, filepath.Dir(d)), nil
+				return extractorShell(`exec "$1" -c "$2" fully_trusted "$3" "$4"`, trustedPython, pythonTar, src, filepath.Dir(d)), nil
 			}},
 		{name: "unzip", formats: []string{"zip"}, view: "files",
-			cmd: func(a, d, _ string) (*exec.Cmd, error) { return shell(`exec unzip -o -q "$1" -d "$2"`, a, d), nil }},
+			cmd: func(a, d, _ string) (*exec.Cmd, error) {
+				return extractorShell(`exec unzip -o -q "$1" -d "$2"`, a, d), nil
+			}},
 		{name: "unzip-XK", formats: []string{"zip"}, view: "files", restores: restores{modes: true, owners: true},
 			cmd: func(a, d, _ string) (*exec.Cmd, error) {
-				return shell(`exec unzip -o -q -X -K "$1" -d "$2"`, a, d), nil
+				return extractorShell(`exec unzip -o -q -X -K "$1" -d "$2"`, a, d), nil
 			}},
 		{name: "python-zipfile", formats: []string{"zip"}, view: "files", chroot: true,
 			cmd: func(a, d, _ string) (*exec.Cmd, error) {
-				return shell(`exec "$1" -c "$2" "$3" "$4"`, sysPython, pythonZip, a, filepath.Dir(d)), nil
+				return extractorShell(`exec "$1" -c "$2" "$3" "$4"`, sysPython, pythonZip, a, filepath.Dir(d)), nil
 			}},
 		{name: "dpkg-deb", formats: []string{"deb"}, view: "control+data", restores: restores{modes: true, owners: true},
 			cmd: func(a, d, _ string) (*exec.Cmd, error) {
-				return shell(`dpkg-deb -x "$1" "$2/data"; dpkg-deb -e "$1" "$2/control"`, a, d), nil
+				return extractorShell(`dpkg-deb -x "$1" "$2/data"; dpkg-deb -e "$1" "$2/control"`, a, d), nil
 			}},
 		{name: "dpkg-deb-tarfiles", formats: []string{"deb"}, view: "control+data", restores: restores{modes: true, owners: true},
 			cmd: func(a, d, _ string) (*exec.Cmd, error) {
-				return shell(`mkdir -m 755 "$2/control" "$2/data"
+				return extractorShell(`mkdir -m 755 "$2/control" "$2/data"
 dpkg-deb --ctrl-tarfile "$1" | tar -xpf - -C "$2/control"
 dpkg-deb --fsys-tarfile "$1" | tar -xpf - -C "$2/data"`, a, d), nil
 			}},
 		{name: "gnucpio", formats: []string{"cpio"}, view: "files", restores: restores{modes: true, owners: true},
 			cmd: func(a, d, _ string) (*exec.Cmd, error) {
-				c := shell(`cd "$2" && exec cpio -idm --no-absolute-filenames --quiet <"$1"`, a, d)
+				c := extractorShell(`cd "$2" && exec cpio -idm --no-absolute-filenames --quiet <"$1"`, a, d)
 				return c, nil
 			}},
-		{name: "as-is", formats: []string{"dir"}, view: "files", restores: all},
+		{name: "as-is", formats: []string{"dir"}, view: "files", restores: restoresAll},
 	}
 	if python3 != "" {
-		exs = append(exs, extractor{name: "python-tarfile-data", formats: tarFormats, view: "files", chroot: true,
+		exs = append(exs, treeExtractor{name: "python-tarfile-data", formats: tarFormats, view: "files", chroot: true,
 			cmd: func(a, d, s string) (*exec.Cmd, error) {
 				src, err := decompressedTar(a, s)
 				if err != nil {
 					return nil, err
 				}
-				return shell(`exec "$1" -c "$2" data "$3" "$4"`, python3, pythonTar, src, filepath.Dir(d)), nil
+				return extractorShell(`exec "$1" -c "$2" data "$3" "$4"`, python3, pythonTar, src, filepath.Dir(d)), nil
 			}})
 	}
 	return exs
@@ -219,9 +271,9 @@ func filterPython() string {
 	return ""
 }
 
-// node is what a user gets at one path of an extracted tree. mtimes and
+// treeNode is what a user gets at one path of an extracted tree. mtimes and
 // the owners of ordinary files are not part of it.
-type node struct {
+type treeNode struct {
 	path   string
 	typ    string // file, dir, symlink, fifo, socket, char, block
 	size   int64
@@ -235,10 +287,10 @@ type node struct {
 	flags  uint32 // inode flags a user sets with chattr
 }
 
-// snapshot is one extractor's outcome on one archive.
-type snapshot struct {
-	status string // "ok", "exit N", "timeout", "error: ..."
-	nodes  []node // sorted by path; "." is the destination itself
+// treeSnapshot is one extractor's outcome on one archive.
+type treeSnapshot struct {
+	status string     // "ok", "exit N", "timeout", "error: ..."
+	nodes  []treeNode // sorted by path; "." is the destination itself
 }
 
 // chattrFlags are the FS_IOC_GETFLAGS bits a user sets with chattr; the
@@ -252,8 +304,8 @@ const (
 
 // takeSnapshot walks root (and any sibling of it in its jail, as
 // ../NAME) without following links.
-func takeSnapshot(root string) ([]node, error) {
-	var nodes []node
+func takeSnapshot(root string) ([]treeNode, error) {
+	var nodes []treeNode
 	first := map[[2]uint64]string{}
 	walk := func(top, prefix string) error {
 		return filepath.WalkDir(top, func(p string, _ fs.DirEntry, err error) error {
@@ -267,7 +319,7 @@ func takeSnapshot(root string) ([]node, error) {
 			if prefix != "" {
 				rel = filepath.Join(prefix, rel)
 			}
-			n, err := inspect(p, rel, first)
+			n, err := inspectPath(p, rel, first)
 			if err != nil {
 				return err
 			}
@@ -294,18 +346,20 @@ func takeSnapshot(root string) ([]node, error) {
 	return nodes, nil
 }
 
-func inspect(p, rel string, first map[[2]uint64]string) (node, error) {
+// inspectPath describes the file at p as rel; first maps the dev and
+// inode of each hardlinked file to the first path met.
+func inspectPath(p, rel string, first map[[2]uint64]string) (treeNode, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
-		return node{}, err
+		return treeNode{}, err
 	}
-	n := node{path: rel, mode: st.Mode & 0o7777}
+	n := treeNode{path: rel, mode: st.Mode & 0o7777}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		n.typ = "file"
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return node{}, err
+			return treeNode{}, err
 		}
 		sum := sha256.Sum256(b)
 		n.size, n.sha256 = int64(len(b)), hex.EncodeToString(sum[:8])
@@ -323,7 +377,7 @@ func inspect(p, rel string, first map[[2]uint64]string) (node, error) {
 		n.typ, n.mode = "symlink", 0
 		t, err := os.Readlink(p)
 		if err != nil {
-			return node{}, err
+			return treeNode{}, err
 		}
 		n.link = t
 	case unix.S_IFIFO:
@@ -337,22 +391,24 @@ func inspect(p, rel string, first map[[2]uint64]string) (node, error) {
 	if n.mode&0o7000 != 0 {
 		n.owner = fmt.Sprintf("%d:%d", st.Uid, st.Gid)
 	}
-	x, err := xattrs(p)
+	x, err := listXattrs(p)
 	if err != nil {
-		return node{}, err
+		return treeNode{}, err
 	}
 	n.xattrs = x
 	if n.typ == "file" || n.typ == "dir" {
 		f, err := inodeFlags(p)
 		if err != nil {
-			return node{}, err
+			return treeNode{}, err
 		}
 		n.flags = f & chattrFlags
 	}
 	return n, nil
 }
 
-func xattrs(p string) (string, error) {
+// listXattrs returns all xattrs of p (not following a symlink) as
+// name=hex pairs, sorted by name.
+func listXattrs(p string) (string, error) {
 	buf := make([]byte, 64<<10)
 	sz, err := unix.Llistxattr(p, buf)
 	if errors.Is(err, unix.ENOTSUP) {
@@ -414,31 +470,31 @@ func clearImmutable(dir string) {
 	})
 }
 
-// extract runs ex on archive in a new jail under work and snapshots what
+// runExtractor runs ex on archive in a new jail under work and snapshots what
 // it made. escaped lists what a non-chrooted extractor wrote beside its
 // destination.
-func extract(ex extractor, archive, work string) (snap snapshot, escaped []string, err error) {
+func runExtractor(ex treeExtractor, archive, work string) (snap treeSnapshot, escaped []string, err error) {
 	if ex.cmd == nil { // a directory is its own tree
 		nodes, err := takeSnapshotDir(archive)
-		return snapshot{status: "ok", nodes: nodes}, nil, err
+		return treeSnapshot{status: "ok", nodes: nodes}, nil, err
 	}
 	jail, err := os.MkdirTemp(work, ex.name+"-")
 	if err != nil {
-		return snapshot{}, nil, err
+		return treeSnapshot{}, nil, err
 	}
 	defer clearImmutable(jail)
 	dest, scratch := filepath.Join(jail, "x"), filepath.Join(work, filepath.Base(jail)+"-scratch")
 	for _, d := range []string{jail, dest, scratch} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return snapshot{}, nil, err
+			return treeSnapshot{}, nil, err
 		}
 		if err := os.Chmod(d, 0o755); err != nil {
-			return snapshot{}, nil, err
+			return treeSnapshot{}, nil, err
 		}
 	}
 	cmd, err := ex.cmd(archive, dest, scratch)
 	if err != nil {
-		return snapshot{}, nil, err
+		return treeSnapshot{}, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), extractionTimeout)
 	defer cancel()
@@ -448,7 +504,7 @@ func extract(ex extractor, archive, work string) (snap snapshot, escaped []strin
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return snapshot{}, nil, fmt.Errorf("%s: %v", ex.name, err)
+		return treeSnapshot{}, nil, fmt.Errorf("%s: %v", ex.name, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -467,13 +523,13 @@ func extract(ex extractor, archive, work string) (snap snapshot, escaped []strin
 	default:
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
-			return snapshot{}, nil, fmt.Errorf("%s: %v", ex.name, err)
+			return treeSnapshot{}, nil, fmt.Errorf("%s: %v", ex.name, err)
 		}
 		snap.status = "exit " + strconv.Itoa(ee.ExitCode())
 	}
 	nodes, err := takeSnapshot(dest)
 	if err != nil {
-		return snapshot{}, nil, err
+		return treeSnapshot{}, nil, err
 	}
 	if !ex.chroot {
 		for _, n := range nodes {
@@ -487,8 +543,8 @@ func extract(ex extractor, archive, work string) (snap snapshot, escaped []strin
 }
 
 // takeSnapshotDir snapshots a directory input itself (no siblings).
-func takeSnapshotDir(dir string) ([]node, error) {
-	var nodes []node
+func takeSnapshotDir(dir string) ([]treeNode, error) {
+	var nodes []treeNode
 	first := map[[2]uint64]string{}
 	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
@@ -498,17 +554,17 @@ func takeSnapshotDir(dir string) ([]node, error) {
 		if err != nil {
 			return err
 		}
-		n, err := inspect(p, rel, first)
+		n, err := inspectPath(p, rel, first)
 		nodes = append(nodes, n)
 		return err
 	})
 	return nodes, err
 }
 
-// project keeps of s what an extractor restoring r can show; status is
+// projectSnapshot keeps of s what an extractor restoring r can show; status is
 // reduced to whether it succeeded.
-func project(s snapshot, r restores) snapshot {
-	out := snapshot{status: "ok"}
+func projectSnapshot(s treeSnapshot, r restores) treeSnapshot {
+	out := treeSnapshot{status: "ok"}
 	if s.status != "ok" {
 		out.status = "failed"
 	}
@@ -535,7 +591,7 @@ func (r restores) and(o restores) restores {
 }
 
 // firstDifference says how b differs from a, or "" if it does not.
-func firstDifference(a, b snapshot) string {
+func firstDifference(a, b treeSnapshot) string {
 	if a.status != b.status {
 		return fmt.Sprintf("status %s vs %s", a.status, b.status)
 	}
@@ -652,9 +708,9 @@ func TestDifferential(t *testing.T) {
 
 // runDifferentialCase extracts both sides with every extractor that
 // applies, decides what reproof must say, and checks it.
-func runDifferentialCase(t *testing.T, c diffCase, exs []extractor, a, b string) caseOutcome {
+func runDifferentialCase(t *testing.T, c diffCase, exs []treeExtractor, a, b string) caseOutcome {
 	out := caseOutcome{c: c, want: -1}
-	var applied []extractor
+	var applied []treeExtractor
 	for _, ex := range exs {
 		if slices.Contains(ex.formats, c.Format) {
 			applied = append(applied, ex)
@@ -663,7 +719,7 @@ func runDifferentialCase(t *testing.T, c diffCase, exs []extractor, a, b string)
 	if len(applied) == 0 {
 		t.Fatalf("no extractor applies to format %q", c.Format)
 	}
-	snaps := [2][]snapshot{make([]snapshot, len(applied)), make([]snapshot, len(applied))}
+	snaps := [2][]treeSnapshot{make([]treeSnapshot, len(applied)), make([]treeSnapshot, len(applied))}
 	errs := make([]error, 2*len(applied))
 	work := t.TempDir()
 	var wg sync.WaitGroup
@@ -672,7 +728,7 @@ func runDifferentialCase(t *testing.T, c diffCase, exs []extractor, a, b string)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s, escaped, err := extract(ex, archive, work)
+				s, escaped, err := runExtractor(ex, archive, work)
 				if err == nil && len(escaped) > 0 {
 					err = fmt.Errorf("%s wrote %q outside its destination extracting %s", ex.name, escaped, filepath.Base(archive))
 				}
@@ -702,7 +758,7 @@ func runDifferentialCase(t *testing.T, c diffCase, exs []extractor, a, b string)
 					continue
 				}
 				r := x.restores.and(y.restores)
-				if d := firstDifference(project(snaps[side][i], r), project(snaps[side][j], r)); d != "" {
+				if d := firstDifference(projectSnapshot(snaps[side][i], r), projectSnapshot(snaps[side][j], r)); d != "" {
 					pair := x.name + "≠" + y.name
 					if side == 0 {
 						out.withinA = append(out.withinA, pair)
@@ -741,9 +797,9 @@ func runDifferentialCase(t *testing.T, c diffCase, exs []extractor, a, b string)
 
 	r := reproof(t, invocation{}, "diff", "--color", "never", a, b)
 	out.diffExit = r.code
-	line := firstLine(r.stdout)
+	line := firstOutputLine(r.stdout)
 	if r.code == 2 || line == "" {
-		line = firstLine(r.stderr)
+		line = firstOutputLine(r.stderr)
 	}
 	out.normalize = differentialNormalize(t, a, b, c.Format)
 
@@ -802,7 +858,8 @@ func differentialNormalize(t *testing.T, a, b, format string) string {
 	return fmt.Sprintf("both refused (exit %d, %d)", codes[0], codes[1])
 }
 
-func firstLine(s string) string {
+// firstOutputLine is the first line of a command's output.
+func firstOutputLine(s string) string {
 	s = strings.TrimSpace(s)
 	line, _, _ := strings.Cut(s, "\n")
 	return line

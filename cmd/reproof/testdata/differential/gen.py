@@ -85,7 +85,9 @@ def header(name, size=0, typ=b"0", mode=0o644, uid=0, gid=0, linkname=b"",
     """One 512-byte tar header with a correct checksum. tail, if set,
     is written at offset 345 (prefix, star times, ...) instead of prefix."""
     h = bytearray(512)
-    h[0:100] = b_(name)[:100].ljust(100, b"\x00")
+    if len(b_(name)) > 100:
+        raise ValueError("tar name %r is longer than 100 bytes" % name)
+    h[0:100] = b_(name).ljust(100, b"\x00")
     h[100:108] = octal(mode, 8)
     h[108:116] = octal(uid, 8)
     h[116:124] = octal(gid, 8)
@@ -160,6 +162,7 @@ def zst(data, level=3):
 
 
 HELLO = b"hello, world\n"
+LONG = "longname-" + "x" * 100  # needs a GNU long name (L) or a pax path
 SCRIPT = b"#!/bin/sh\necho pwned >/tmp/x\n"
 
 
@@ -200,18 +203,16 @@ def tar_records():
          tar(pax([("uid", "0"), ("uname", "root")], typ=b"g", name=b"pax_global_header"),
              reg("su", SCRIPT, mode=0o4755, uid=1000, gid=1000, uname=b"", gname=b"")))
     gnu = b"ustar  \x00"
+    longlink = member("././@LongLink", LONG.encode() + b"\x00", typ=b"L", magic=gnu)
+    longname_honest = tar(longlink, reg(LONG[:99], HELLO, magic=gnu))
     case("gnu-longname-and-pax-path", fam, "tar",
          "a GNU long name (L) and a pax path for the same entry, naming different files",
-         tar(reg("longname-" + "x" * 100, HELLO)),
-         tar(member("././@LongLink", b"longname-" + b"x" * 100 + b"\x00", typ=b"L", magic=gnu),
-             pax([("path", "evil")]),
-             reg("longname-" + "x" * 90, HELLO, magic=gnu)))
+         longname_honest,
+         tar(longlink, pax([("path", "evil")]), reg(LONG[:99], HELLO, magic=gnu)))
     case("pax-path-and-gnu-longname", fam, "tar",
          "a pax path then a GNU long name (L) for the same entry",
-         tar(reg("longname-" + "x" * 100, HELLO)),
-         tar(pax([("path", "evil")]),
-             member("././@LongLink", b"longname-" + b"x" * 100 + b"\x00", typ=b"L", magic=gnu),
-             reg("longname-" + "x" * 90, HELLO, magic=gnu)))
+         longname_honest,
+         tar(pax([("path", "evil")]), longlink, reg(LONG[:99], HELLO, magic=gnu)))
     case("gnu-magic-prefix", fam, "tar",
          "GNU magic with bytes in the ustar prefix field (GNU reads atime/ctime there)",
          tar(dirent("d/"), reg("d/f", HELLO)),

@@ -244,7 +244,6 @@ func artifactsIn(ctx context.Context, dir string) ([]rebuild.Artifact, error) {
 	return out, nil
 }
 
-
 func newVerification(opts Options) *report.Verification {
 	s := opts.Spec
 	v := &report.Verification{

@@ -702,7 +702,7 @@ func TestDifferential(t *testing.T) {
 		t.Fatalf("%v (run go test ./cmd/reproof -run TestDifferential -update)", err)
 	}
 	if !bytes.Equal(want, table) {
-		t.Errorf("%s is stale; rerun with -update. Now:\n%s", golden, table)
+		t.Errorf("%s is stale; rerun with -update. Rows that changed:\n%s", golden, changedRows(want, table))
 	}
 }
 
@@ -863,6 +863,24 @@ func firstOutputLine(s string) string {
 	s = strings.TrimSpace(s)
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// changedRows lists the lines of was missing from now (-) and the lines
+// of now missing from was (+).
+func changedRows(was, now []byte) string {
+	wasLines, nowLines := strings.Split(string(was), "\n"), strings.Split(string(now), "\n")
+	var b strings.Builder
+	for _, l := range wasLines {
+		if !slices.Contains(nowLines, l) {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	for _, l := range nowLines {
+		if !slices.Contains(wasLines, l) {
+			fmt.Fprintf(&b, "+ %s\n", l)
+		}
+	}
+	return b.String()
 }
 
 // outcomesTable renders the golden table, one row per case in manifest

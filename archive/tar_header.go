@@ -84,9 +84,9 @@ func parseHeader(b *[blockSize]byte) (*rawHeader, error) {
 		}
 	default:
 		h.format = formatV7
-		if !allZero(b[257:500]) {
+		if !allZero(b[265:329]) || b[345] != 0 {
 			h.amb = append(h.amb, ambiguous("v7 header with ustar fields",
-				"bytes after the link name of a header without the ustar magic: Python's tarfile reads them as owner names and a name prefix, GNU tar and bsdtar ignore them"))
+				"owner names or a name prefix in a header without the ustar magic: Python's tarfile reads them, GNU tar and bsdtar ignore them"))
 		}
 	}
 	h.name = cString(b[0:100])
@@ -130,9 +130,10 @@ func parseHeader(b *[blockSize]byte) (*rawHeader, error) {
 	}
 	h.uname = cString(b[265:297])
 	h.gname = cString(b[297:329])
-	dev := h.flag == '3' || h.flag == '4'
-	h.devmajor = h.devNumber(b[329:337], "devmajor", dev)
-	h.devminor = h.devNumber(b[337:345], "devminor", dev)
+	// Python's tarfile and archive/tar read the device fields of every
+	// entry (and refuse a header where they are not numbers).
+	h.devmajor = h.number(b[329:337], "devmajor", 0)
+	h.devminor = h.number(b[337:345], "devminor", 0)
 	switch h.format {
 	case formatUSTAR:
 		if p := cString(b[345:500]); p != "" {
@@ -191,19 +192,6 @@ func (h *rawHeader) number(f []byte, what string, onError int64) int64 {
 			"%s field %q is %s: GNU tar reports an error, bsdtar and Python's tarfile refuse the header", what, f, bad))
 		return onError
 	}
-}
-
-// devNumber reads a device number field; only a device entry's matter to
-// the extractors, so only theirs are flagged.
-func (h *rawHeader) devNumber(f []byte, what string, dev bool) int64 {
-	if dev {
-		return h.number(f, what, 0)
-	}
-	v, bad := parseNumber(f)
-	if bad != "" {
-		return 0
-	}
-	return v
 }
 
 const (

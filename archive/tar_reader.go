@@ -31,6 +31,9 @@ type tarReader struct {
 	// a hardlink's target must be one of them.
 	seen map[string]EntryType
 	amb  []Ambiguity // outside any one entry
+	// held is what came before a pax global header: it applies to the
+	// entry after the global header.
+	held pending
 }
 
 func newTarReader(r io.Reader, _ *countingReader, br *bufio.Reader) *tarReader {
@@ -146,7 +149,8 @@ func (t *tarReader) next() (*Entry, io.Reader, error) {
 	if err := t.skip(); err != nil {
 		return nil, nil, err
 	}
-	var pend pending
+	pend := t.held
+	t.held = pending{}
 	start := t.n
 	for {
 		if err := t.readBlock(); err != nil {
@@ -175,7 +179,9 @@ func (t *tarReader) next() (*Entry, io.Reader, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		pend.amb = append(pend.amb, h.amb...)
+		if h.flag != 'g' {
+			pend.amb = append(pend.amb, h.amb...)
+		}
 		switch h.flag {
 		case 'x', 'L', 'K', 'g':
 		default:
@@ -187,7 +193,10 @@ func (t *tarReader) next() (*Entry, io.Reader, error) {
 		}
 		switch h.flag {
 		case 'g':
+			// The headers before it still apply to the entry after it
+			// (GNU tar, bsdtar and Python agree; archive/tar drops them).
 			e, err := t.global(h, start, data, &pend)
+			t.held = pend
 			return e, nil, err
 		case 'x':
 			if pend.pax != nil {
@@ -222,10 +231,10 @@ func (t *tarReader) next() (*Entry, io.Reader, error) {
 // tarfile do apply them.
 func (t *tarReader) global(h *rawHeader, off int64, data []byte, pend *pending) (*Entry, error) {
 	e := &Entry{Type: TypePAXGlobal, Name: h.name, Offset: off, ContentOffset: -1}
-	e.Ambiguities = append(e.Ambiguities, pend.amb...)
+	e.Ambiguities = append(e.Ambiguities, h.amb...)
 	if pend.any() {
 		e.Ambiguities = append(e.Ambiguities, ambiguous("pax global header after an extended header",
-			"%s before a global header: GNU tar applies it to the next entry, Go's archive/tar to none", strings.Join(pend.kinds, ", ")))
+			"%s before a global header: GNU tar, bsdtar and Python's tarfile apply it to the entry after, Go's archive/tar to none", strings.Join(pend.kinds, ", ")))
 	}
 	recs, amb := parsePAX(data)
 	if err := nulError(recs); err != nil {
@@ -299,16 +308,15 @@ func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Re
 	if err != nil {
 		return nil, nil, err
 	}
-	if sparse == sparsePAX1 {
-		e.Name = pax.m["GNU.sparse.name"]
-	}
 	applyPAX(e, pax, sparse != sparseNone)
-	if sparse == sparsePAX1 {
-		if p, ok := pax.get("path"); ok && p != e.Name {
+	if name, ok := pax.get("GNU.sparse.name"); ok {
+		// GNU tar, bsdtar and Python's tarfile all name the file so,
+		// sparse or not.
+		if p, ok := pax.get("path"); ok && p != name {
 			e.Ambiguities = append(e.Ambiguities, ambiguous("GNU.sparse.name differs from the pax path",
-				"GNU tar and bsdtar extract %q, Python's tarfile %q", e.Name, p))
-			e.Name = pax.m["GNU.sparse.name"]
+				"GNU tar and bsdtar extract %q, Python's tarfile %q", name, p))
 		}
+		e.Name = name
 	}
 
 	stored := int64(0) // data bytes after the header
@@ -379,8 +387,16 @@ func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Re
 			return nil, nil, err
 		}
 		e.Ambiguities = append(e.Ambiguities, sparseEndAmbiguity(spans, real)...)
+		e.Ambiguities = append(e.Ambiguities, sparseAlignAmbiguity(spans)...)
 		e.Size = real
 		return e, &sparseReader{t: t, spans: spans, real: real}, nil
+	}
+	if real, ok := pax.get("GNU.sparse.realsize"); ok && sparse == sparseNone {
+		// Every tool sizes the file by it, zeros after the stored bytes.
+		if n, ok := parseDecimal(real, math.MaxInt64); ok && n >= stored {
+			e.Size = n
+			return e, &sparseReader{t: t, spans: []sparseSpan{{0, stored}}, real: n}, nil
+		}
 	}
 	e.Size = stored
 	e.ContentOffset = t.n
@@ -492,9 +508,6 @@ func (t *tarReader) checkNames(e *Entry) {
 	case typ == TypeDir:
 		e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink to a directory",
 			"target %q: GNU tar and bsdtar fail, Python's tarfile makes a directory", target))
-	case typ == TypeSymlink:
-		e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink to a symlink",
-			"target %q: GNU tar links the symlink, Python's tarfile what it points to", target))
 	}
 }
 
@@ -571,6 +584,8 @@ func entryFromTar(h *tar.Header) (*Entry, error) {
 	}
 	for k, v := range h.PAXRecords {
 		switch {
+		case k == "SCHILY.fflags":
+			e.Flags = v
 		case paxFieldKeys[k]:
 		case strings.HasPrefix(k, paxXattrPrefix):
 			if e.Xattrs == nil {

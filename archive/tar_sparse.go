@@ -153,6 +153,26 @@ func sparseEndAmbiguity(spans []sparseSpan, real int64) []Ambiguity {
 		"the last span ends at %d, the real size is %d: GNU tar extracts %d bytes, bsdtar and Python's tarfile %d", end, real, end, real)}
 }
 
+// sparseAlignAmbiguity flags a span, before the last one holding data,
+// whose length is not a multiple of the block size: GNU tar reads each
+// span's data from a block boundary (its own archives only have such
+// spans), bsdtar and Python's tarfile read the spans back to back.
+func sparseAlignAmbiguity(spans []sparseSpan) []Ambiguity {
+	last := -1
+	for i, s := range spans {
+		if s.n > 0 {
+			last = i
+		}
+	}
+	for i, s := range spans[:max(last, 0)] {
+		if s.n%blockSize != 0 {
+			return []Ambiguity{ambiguous("sparse span not a multiple of 512 bytes",
+				"span %d of %d bytes: GNU tar reads the next span from a block boundary, bsdtar and Python's tarfile right after it", i, s.n)}
+		}
+	}
+	return nil
+}
+
 // sparseReader reads a sparse file expanded: the stored spans from the
 // tar stream, zeros between them.
 type sparseReader struct {

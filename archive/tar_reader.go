@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"path"
@@ -27,10 +28,12 @@ type tarReader struct {
 	left int64 // stored data bytes of the current entry not read yet
 	pad  int64 // then padding to the block
 	data tarData
-	// seen maps the cleaned names of the entries so far to their types:
-	// a hardlink's target must be one of them.
-	seen map[string]EntryType
-	amb  []Ambiguity // outside any one entry
+	// seen maps the cleaned names of the entries so far (hashed with a
+	// seed of this reader, so no input can make two names collide on
+	// purpose) to their types: a hardlink's target must be one of them.
+	seen     map[uint64]EntryType
+	seenSeed maphash.Seed
+	amb      []Ambiguity // outside any one entry
 	// held is what came before a pax global header: it applies to the
 	// entry after the global header.
 	held pending
@@ -40,7 +43,7 @@ func newTarReader(r io.Reader, _ *countingReader, br *bufio.Reader) *tarReader {
 	if br == nil || io.Reader(br) != r {
 		br = bufio.NewReaderSize(r, 64<<10)
 	}
-	t := &tarReader{br: br, seen: map[string]EntryType{}}
+	t := &tarReader{br: br, seen: map[uint64]EntryType{}, seenSeed: maphash.MakeSeed()}
 	t.data.t = t
 	return t
 }
@@ -353,6 +356,10 @@ func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Re
 	case 'S':
 		e.Type = TypeRegular
 		stored = size
+		if h.format != formatGNU {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("old GNU sparse header without the GNU magic",
+				"GNU tar, bsdtar and Python's tarfile read its map, Go's archive/tar refuses it"))
+		}
 	case 'D':
 		e.Type, stored = TypeDir, size
 		e.Ambiguities = append(e.Ambiguities, ambiguous("GNU dumpdir",
@@ -363,9 +370,8 @@ func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Re
 	}
 	t.checkNames(e)
 
-	if t.seen != nil && len(t.seen) < 1<<22 {
-		t.seen[cleanKey(e.Name)] = e.Type
-	}
+	t.checkSeen(e)
+	t.seen[t.nameKey(e.Name)] = e.Type
 	t.left, t.pad = stored, pad512(stored)
 	if e.Type != TypeRegular {
 		return e, nil, nil
@@ -500,7 +506,7 @@ func (t *tarReader) checkNames(e *Entry) {
 	if !checkPath(e, "hardlink target", target, false) {
 		return
 	}
-	typ, ok := t.seen[cleanKey(target)]
+	typ, ok := t.seen[t.nameKey(target)]
 	switch {
 	case !ok:
 		e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink to an entry not stored before it",
@@ -536,6 +542,33 @@ func checkPath(e *Entry, what, name string, dir bool) bool {
 	}
 	return true
 }
+
+// checkSeen flags an entry stored under a symlink stored before it, and
+// one that replaces an earlier entry of its name (but for a directory
+// stored again): Python's tarfile writes through the symlink or into the
+// earlier file's inode, or fails; GNU tar and bsdtar replace it, or
+// refuse to extract through a symlink (bsdtar).
+func (t *tarReader) checkSeen(e *Entry) {
+	name := cleanKey(e.Name)
+	for i := strings.IndexByte(name, '/'); i > 0; {
+		if typ, ok := t.seen[maphash.String(t.seenSeed, name[:i])]; ok && typ == TypeSymlink {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("name under a symlink",
+				"%q is a symlink stored before: GNU tar and Python's tarfile extract through it, bsdtar refuses", name[:i]))
+			break
+		}
+		j := strings.IndexByte(name[i+1:], '/')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if typ, ok := t.seen[t.nameKey(e.Name)]; ok && !(typ == TypeDir && e.Type == TypeDir) {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("entry stored twice",
+			"a %v, then a %v named %q: GNU tar and bsdtar replace the first, Python's tarfile may write through it or fail", typ, e.Type, e.Name))
+	}
+}
+
+func (t *tarReader) nameKey(name string) uint64 { return maphash.String(t.seenSeed, cleanKey(name)) }
 
 // cleanKey is the name the extractors create for a stored name: without
 // a leading "./" or a trailing "/".

@@ -34,7 +34,7 @@ package archive
 //	pax record of a wrong length           rest of header dropped, rc record skipped, rc          fails                      ambiguity
 //	unknown pax key, hdrcharset=BINARY     ignored                    ignored                     ignored                    ambiguity (not modeled)
 //	pax path not UTF-8                     bytes                      bytes, rc                   bytes                      ambiguity
-//	GNU.sparse.name/realsize on a file     rename / extend            rename / extend             rename / extend            ambiguity (not modeled)
+//	GNU.sparse.name/realsize on a file     rename / extend            rename / extend             rename / extend            ambiguity (read so too)
 //	sparse 1.0 without GNU.sparse.name     plain file                 expanded                    expanded                   ambiguity
 //	sparse 1.0 name != pax path            GNU.sparse.name            GNU.sparse.name             path                       ambiguity
 //	sparse 0.0 / 0.1                       expanded to the last span  expanded to realsize        expanded to realsize       ambiguity (not modeled)
@@ -55,6 +55,11 @@ package archive
 //	hardlink to "a/", "zz/../a"            fails / links, rc          fails, rc                   copies                     ambiguity
 //	hardlink before its target             fails (links what is on disk), rc  fails, rc          fails, rc                  ambiguity
 //	hardlink to a directory                fails, rc                  fails, rc                   makes a directory          ambiguity
+//	hardlink to a symlink                  links the symlink          links the symlink           links the symlink          modeled
+//	name under a symlink stored before     through it                 refused, rc                 through it (even out)      ambiguity
+//	a name stored twice                    replaced                   replaced                    written through / fails    ambiguity (a dir twice: modeled)
+//	x header, g header, entry              x applies to the entry     x applies to the entry      x applies to the entry     ambiguity on g (archive/tar drops x)
+//	old GNU sparse, spans not block-sized  each span from a block     back to back                back to back               ambiguity
 
 import (
 	"bufio"
@@ -418,6 +423,19 @@ func tarStrictCases() []tarStrictCase {
 			want: []string{`dir d/`, `hardlink h -> d`}, amb: []string{"h: hardlink to a directory"}, disagree: true},
 		{name: "hardlink to a symlink", tar: tarFixed(tarOf(tarFile("t", "T"), tarHdr{name: "s", typ: '2', link: "t"}.block(), tarHdr{name: "h", typ: '1', link: "s"}.block())),
 			want: []string{`file t "T"`, `symlink s -> t`, `hardlink h -> s`}},
+
+		{name: "name under a symlink", tar: tarFixed(tarOf(tarHdr{name: "l", typ: '2', link: "d"}.block(), tarHdr{name: "d/", typ: '5', mode: 0o755}.block(), tarFile("l/f", "A"))),
+			want: []string{`symlink l -> d`, `dir d/`, `file l/f "A"`}, amb: []string{"l/f: name under a symlink"}, disagree: true},
+		{name: "name under a symlink climbing out", tar: tarFixed(tarOf(tarHdr{name: "l", typ: '2', link: ".."}.block(), tarFile("l/esc", "A"))),
+			want: []string{`symlink l -> ..`, `file l/esc "A"`}, amb: []string{"l/esc: name under a symlink"}, disagree: true},
+		{name: "file stored twice", tar: tarFixed(tarOf(tarFile("a", "A"), tarFile("a", "B"))),
+			want: []string{`file a "A"`, `file a "B"`}, amb: []string{"a: entry stored twice"}},
+		{name: "file over a directory", tar: tarFixed(tarOf(tarHdr{name: "a/", typ: '5', mode: 0o755}.block(), tarFile("a", "B"))),
+			want: []string{`dir a/`, `file a "B"`}, amb: []string{"a: entry stored twice"}, disagree: true},
+		{name: "file over a symlink", tar: tarFixed(tarOf(tarHdr{name: "a", typ: '2', link: "zz"}.block(), tarFile("a", "B"))),
+			want: []string{`symlink a -> zz`, `file a "B"`}, amb: []string{"a: entry stored twice"}, disagree: true},
+		{name: "file over a hardlinked file", tar: tarFixed(tarOf(tarFile("a", "A"), tarHdr{name: "h", typ: '1', link: "a"}.block(), tarFile("a", "B"))),
+			want: []string{`file a "A"`, `hardlink h -> a`, `file a "B"`}, amb: []string{"a: entry stored twice"}, disagree: true},
 
 		// Refused: every tool fails, or fills the file its own way.
 		{name: "bad checksum", tar: tarFixed(tarOf(func() []byte { b := tarFile("a", "A"); b[0] = 'b'; return b }())), err: "checksum"},

@@ -31,7 +31,7 @@ type tarReader struct {
 	// seen maps the cleaned names of the entries so far (hashed with a
 	// seed of this reader, so no input can make two names collide on
 	// purpose) to their types: a hardlink's target must be one of them.
-	seen     map[uint64]EntryType
+	seen     map[uint64]seenEntry
 	seenSeed maphash.Seed
 	amb      []Ambiguity // outside any one entry
 	// held is what came before a pax global header: it applies to the
@@ -43,7 +43,7 @@ func newTarReader(r io.Reader, _ *countingReader, br *bufio.Reader) *tarReader {
 	if br == nil || io.Reader(br) != r {
 		br = bufio.NewReaderSize(r, 64<<10)
 	}
-	t := &tarReader{br: br, seen: map[uint64]EntryType{}, seenSeed: maphash.MakeSeed()}
+	t := &tarReader{br: br, seen: map[uint64]seenEntry{}, seenSeed: maphash.MakeSeed()}
 	t.data.t = t
 	return t
 }
@@ -371,7 +371,13 @@ func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Re
 	t.checkNames(e)
 
 	t.checkSeen(e)
-	t.seen[t.nameKey(e.Name)] = e.Type
+	t.seen[t.nameKey(e.Name)] = seenEntry{typ: e.Type, linked: e.Type == TypeHardlink}
+	if e.Type == TypeHardlink {
+		k := t.nameKey(e.Linkname)
+		if s, ok := t.seen[k]; ok && s.typ == TypeRegular {
+			t.seen[k] = seenEntry{typ: TypeRegular, linked: true}
+		}
+	}
 	t.left, t.pad = stored, pad512(stored)
 	if e.Type != TypeRegular {
 		return e, nil, nil
@@ -506,7 +512,8 @@ func (t *tarReader) checkNames(e *Entry) {
 	if !checkPath(e, "hardlink target", target, false) {
 		return
 	}
-	typ, ok := t.seen[t.nameKey(target)]
+	seen, ok := t.seen[t.nameKey(target)]
+	typ := seen.typ
 	switch {
 	case !ok:
 		e.Ambiguities = append(e.Ambiguities, ambiguous("hardlink to an entry not stored before it",
@@ -544,14 +551,15 @@ func checkPath(e *Entry, what, name string, dir bool) bool {
 }
 
 // checkSeen flags an entry stored under a symlink stored before it, and
-// one that replaces an earlier entry of its name (but for a directory
-// stored again): Python's tarfile writes through the symlink or into the
+// one that replaces an earlier entry of its name of another type or with
+// hardlinks (a file stored again, a directory stored again, are
+// replaced alike by every tool): Python's tarfile writes through the symlink or into the
 // earlier file's inode, or fails; GNU tar and bsdtar replace it, or
 // refuse to extract through a symlink (bsdtar).
 func (t *tarReader) checkSeen(e *Entry) {
 	name := cleanKey(e.Name)
 	for i := strings.IndexByte(name, '/'); i > 0; {
-		if typ, ok := t.seen[maphash.String(t.seenSeed, name[:i])]; ok && typ == TypeSymlink {
+		if s, ok := t.seen[maphash.String(t.seenSeed, name[:i])]; ok && s.typ == TypeSymlink {
 			e.Ambiguities = append(e.Ambiguities, ambiguous("name under a symlink",
 				"%q is a symlink stored before: GNU tar and Python's tarfile extract through it, bsdtar refuses", name[:i]))
 			break
@@ -562,10 +570,20 @@ func (t *tarReader) checkSeen(e *Entry) {
 		}
 		i += 1 + j
 	}
-	if typ, ok := t.seen[t.nameKey(e.Name)]; ok && !(typ == TypeDir && e.Type == TypeDir) {
+	if s, ok := t.seen[t.nameKey(e.Name)]; ok && (s.typ != e.Type || s.linked) && s.typ != TypeDir {
 		e.Ambiguities = append(e.Ambiguities, ambiguous("entry stored twice",
-			"a %v, then a %v named %q: GNU tar and bsdtar replace the first, Python's tarfile may write through it or fail", typ, e.Type, e.Name))
+			"a %v, then a %v named %q: GNU tar and bsdtar replace the first, Python's tarfile writes through it (a symlink, a hardlinked file)", s.typ, e.Type, e.Name))
+	} else if ok && s.typ == TypeDir && e.Type != TypeDir {
+		e.Ambiguities = append(e.Ambiguities, ambiguous("entry stored twice",
+			"a directory, then a %v named %q: GNU tar and bsdtar replace it, Python's tarfile fails", e.Type, e.Name))
 	}
+}
+
+// seenEntry is what the reader keeps of an entry stored: its type, and
+// whether it is one of a set of hardlinks.
+type seenEntry struct {
+	typ    EntryType
+	linked bool
 }
 
 func (t *tarReader) nameKey(name string) uint64 { return maphash.String(t.seenSeed, cleanKey(name)) }

@@ -236,6 +236,10 @@ func (a *arReader) next() (*Entry, io.Reader, error) {
 	a.cur = &io.LimitedReader{R: a.br, N: size}
 	if index == 0 && name == "debian-binary" {
 		a.deb.active = true
+	} else if index > 0 && dpkgName == "debian-binary" && !a.deb.active {
+		// A .deb with its members out of order: dpkg-deb reads a
+		// package only when debian-binary comes first.
+		a.once(ambiguous("deb member order", "debian-binary is member %d, not the first: dpkg-deb refuses the package, ar and bsdtar extract it", index+1))
 	}
 	if a.deb.active {
 		head, _ := a.br.Peek(int(min(size, debPeek)))

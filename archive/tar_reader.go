@@ -368,6 +368,13 @@ func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Re
 		e.Type, stored = TypeRegular, size
 		e.Ambiguities = append(e.Ambiguities, unknownType(h.flag))
 	}
+	switch e.Type {
+	case TypeSymlink, TypeDir, TypeFIFO, TypeCharDevice, TypeBlockDevice:
+		if pax != nil && pax.size > 0 && stored == 0 {
+			e.Ambiguities = append(e.Ambiguities, ambiguous("pax size on an entry without data",
+				"size %d on a %v: bsdtar skips that much data after it, GNU tar and Python's tarfile read the next header there", pax.size, e.Type))
+		}
+	}
 	t.checkNames(e)
 
 	t.checkSeen(e)

@@ -14,6 +14,7 @@ package archive
 //
 //	construct                              GNU                        bsd                         py                         here
 //	symlink/dir/fifo/device with size > 0  no data read               no data read                no data read               modeled (no data)
+//	symlink/dir with a pax size > 0        no data read               data skipped                no data read               ambiguity
 //	hardlink with size > 0 (pax)           no data read               data into the link target   no data read               ambiguity
 //	type '7', NUL, unknown letter          regular file               regular file                regular file               '7'/NUL modeled; letters flagged
 //	type 'D' (dumpdir)                     directory, data skipped    directory, data skipped     file of the data           ambiguity
@@ -383,6 +384,8 @@ func tarStrictCases() []tarStrictCase {
 				"sp: GNU.sparse record outside a sparse entry", "sp: GNU.sparse record outside a sparse entry"}, disagree: true},
 		{name: "hardlink with data in a pax archive", tar: tarFixed(tarOf(tarFile("a", "A"), tarPaxHdr('x', "comment=c"), tarHdr{name: "h", typ: '1', link: "a", size: 1024}.block(), hidden, after)),
 			want: []string{`file a "A"`, `hardlink h -> a`, `file hidden "HIDDEN"`, `file after "x"`}, amb: []string{"h: hardlink with data"}, disagree: true},
+		{name: "pax size on a symlink", tar: tarFixed(tarOf(tarPaxHdr('x', "size=1024"), tarHdr{name: "l", typ: '2', link: "t"}.block(), hidden, after)),
+			want: []string{`symlink l -> t`, `file hidden "HIDDEN"`, `file after "x"`}, amb: []string{"l: pax size on an entry without data"}, disagree: true},
 		{name: "unknown type letter", tar: tarFixed(tarOf(tarEnt(tarHdr{name: "u", typ: 'Z'}, "DATA"), after)),
 			want: []string{`file u "DATA"`, `file after "x"`}, amb: []string{"u: unknown type flag"}},
 		{name: "GNU dumpdir", tar: tarFixed(tarOf(tarEnt(tarHdr{name: "u", typ: 'D'}, "DATA"), after)),

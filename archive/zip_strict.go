@@ -304,7 +304,7 @@ func (z *zipStrictPass) checkCentral(cdStart int64) (int64, error) {
 			return 0, &FormatError{Format: "zip", Entry: clipName(f.Name), Offset: cdStart + consumed, Err: err}
 		}
 		consumed += int64(len(rec))
-		if err := z.checkEntry(i, f, c); err != nil {
+		if err := z.checkEntry(i, f, &c); err != nil {
 			return 0, err
 		}
 	}
@@ -332,13 +332,13 @@ type zipCentral struct {
 	name, extra                    []byte
 }
 
-func parseZipCentral(rec []byte) (*zipCentral, error) {
+func parseZipCentral(rec []byte) (c zipCentral, err error) {
 	le := binary.LittleEndian
 	if le.Uint32(rec) != zipCentralSig {
-		return nil, errors.New("not a central directory record")
+		return c, errors.New("not a central directory record")
 	}
 	nl, xl := int(le.Uint16(rec[28:])), int(le.Uint16(rec[30:]))
-	c := &zipCentral{
+	c = zipCentral{
 		creator: le.Uint16(rec[4:]), needed: le.Uint16(rec[6:]), flags: le.Uint16(rec[8:]), method: le.Uint16(rec[10:]),
 		crc: le.Uint32(rec[16:]), csize32: le.Uint32(rec[20:]), usize32: le.Uint32(rec[24:]),
 		disk: uint32(le.Uint16(rec[34:])), external: le.Uint32(rec[38:]), offset: int64(le.Uint32(rec[42:])),
@@ -390,7 +390,10 @@ func zip64Values(field []byte, usize, csize, offset bool) (u, c, o uint64, ok bo
 // File and against the entry's local header and data descriptor.
 func (z *zipStrictPass) checkEntry(i int, f *zip.File, c *zipCentral) error {
 	le := binary.LittleEndian
-	name := string(c.name)
+	name := f.Name
+	if name != string(c.name) {
+		name = string(c.name)
+	}
 
 	// zip64: the central values of maxed-out fields.
 	z64, n64, malformed := zipExtraField(c.extra, 0x0001)
@@ -452,14 +455,14 @@ func (z *zipStrictPass) checkEntry(i int, f *zip.File, c *zipCentral) error {
 	if err != nil {
 		return &FormatError{Format: "zip", Entry: clipName(name), Offset: hoff, Err: fmt.Errorf("local file header: %w", errTruncated)}
 	}
-	lname, lextra := string(rest[:l.nl]), rest[l.nl:]
+	lname, lextra := rest[:l.nl], rest[l.nl:]
 	dataOff := hoff + zipLocalLen + int64(l.nl+l.xl)
 	if goOff, err := f.DataOffset(); err != nil || goOff != dataOff {
 		z.entry(i, "archive/zip reads otherwise", "archive/zip finds the data at offset %d, the strict reader at %d", goOff, dataOff)
 	}
-	if lname != name {
+	if string(lname) != name {
 		z.entry(i, "local name differs",
-			"the local header names %q, the central directory %q: unzip and archive/zip extract %q, Python refuses the entry, a streaming reader (bsdtar from a pipe) extracts %q", clipName(lname), clipName(name), clipName(name), clipName(lname))
+			"the local header names %q, the central directory %q: unzip and archive/zip extract %q, Python refuses the entry, a streaming reader (bsdtar from a pipe) extracts %q", clipName(string(lname)), clipName(name), clipName(name), clipName(string(lname)))
 	}
 	if l.method != c.method {
 		z.entry(i, "local method differs",
@@ -474,7 +477,7 @@ func (z *zipStrictPass) checkEntry(i int, f *zip.File, c *zipCentral) error {
 		z.entry(i, "version needed differs", "the local header needs version %d, the central directory %d", l.needed, c.needed)
 	}
 	if u, _, malformed := zipExtraField(lextra, 0x7075); u != nil || malformed {
-		if un, ok := zipUnicodePath(u, []byte(lname)); ok && un != lname || malformed {
+		if un, ok := zipUnicodePath(u, lname); ok && un != string(lname) || malformed {
 			z.entry(i, "unicode path field", "the local header carries an Info-ZIP Unicode Path field naming %q", clipName(un))
 		}
 	}

@@ -47,7 +47,7 @@ type rawHeader struct {
 	devminor int64
 	atime    int64 // GNU format (incremental dumps), star; 0 when unset
 	ctime    int64
-	// rawSize reports whether the size field held an octal number (the
+	// sizeIsOctal reports whether the size field held an octal number (the
 	// one a pax size may be compared with).
 	sizeIsOctal bool
 	amb         []Ambiguity

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"archive/zip"
 	"context"
 	"errors"
 	"fmt"
@@ -364,16 +365,37 @@ func describeRecords(m map[string]string) string {
 }
 
 // sortZip orders a zip's entries by name, bytewise; the sort is stable so
-// duplicate names keep their stored order.
+// duplicate names keep their stored order. Each entry's ambiguities move
+// with it.
 func (n *normalizer) sortZip() {
 	zr := n.s.entries.(*zipReader)
-	sorted := sort.SliceIsSorted(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
-	if !sorted {
-		sort.SliceStable(zr.files, func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name })
-		n.log.recordN("zip-order", int64(len(zr.files)), func() string {
-			return fmt.Sprintf("%d entries sorted by name", len(zr.files))
-		})
+	less := func(i, j int) bool { return zr.files[i].Name < zr.files[j].Name }
+	if sort.SliceIsSorted(zr.files, less) {
+		return
 	}
+	perm := make([]int, len(zr.files))
+	for i := range perm {
+		perm[i] = i
+	}
+	sort.SliceStable(perm, func(i, j int) bool { return zr.files[perm[i]].Name < zr.files[perm[j]].Name })
+	files := make([]*zip.File, len(perm))
+	var amb [][]Ambiguity
+	if zr.layout != nil && len(zr.layout.entries) == len(perm) {
+		amb = make([][]Ambiguity, len(perm))
+	}
+	for i, p := range perm {
+		files[i] = zr.files[p]
+		if amb != nil {
+			amb[i] = zr.layout.entries[p]
+		}
+	}
+	zr.files = files
+	if amb != nil {
+		zr.layout.entries = amb
+	}
+	n.log.recordN("zip-order", int64(len(zr.files)), func() string {
+		return fmt.Sprintf("%d entries sorted by name", len(zr.files))
+	})
 }
 
 // ctxReader stops a copy when the context is cancelled.

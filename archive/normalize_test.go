@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -487,19 +488,25 @@ var formatCases = []formatCase{
 		extract: `unzip -q -K "$OUT" -d "$DEST"`,
 		list:    `unzip -Z1 "$OUT"`,
 		packings: []packing{
-			{"zip -r -y", tree{}, `zip -q -r -y "$OUT" pkg`, []string{"zip-time", "zip-extra"}},
-			{"zip -r -y -X", tree{}, `zip -q -r -y -X "$OUT" pkg`, []string{"zip-time"}},
-			{"reversed list, -X", tree{}, reversedList + ` && zip -q -y -X "$OUT" -@ <list`,
+			{"zip -r -y", tree{}, noUnicode + ` && zip -q -r -y "$OUT" pkg`, []string{"zip-time", "zip-extra"}},
+			{"zip -r -y -X", tree{}, noUnicode + ` && zip -q -r -y -X "$OUT" pkg`, []string{"zip-time"}},
+			{"reversed list, -X", tree{}, noUnicode + ` && ` + reversedList + ` && zip -q -y -X "$OUT" -@ <list`,
 				[]string{"zip-order", "zip-time"}},
-			{"later mtimes, -9", tree{mtime: 1_650_000_000}, `zip -q -r -y -9 "$OUT" pkg`,
+			{"later mtimes, -9", tree{mtime: 1_650_000_000}, noUnicode + ` && zip -q -r -y -9 "$OUT" pkg`,
 				[]string{"zip-time", "zip-extra"}},
 			{"staggered mtimes, -1, TZ=Pacific/Kiritimati", tree{stagger: true},
-				`TZ=Pacific/Kiritimati zip -q -r -y -1 "$OUT" pkg`, []string{"zip-time"}},
-			{"tree owned by 1234:5678", tree{owner: "1234:5678"}, `zip -q -r -y "$OUT" pkg`,
+				noUnicode + ` && TZ=Pacific/Kiritimati zip -q -r -y -1 "$OUT" pkg`, []string{"zip-time"}},
+			{"tree owned by 1234:5678", tree{owner: "1234:5678"}, noUnicode + ` && zip -q -r -y "$OUT" pkg`,
 				[]string{"zip-extra"}},
 		},
 	},
 }
+
+// noUnicode removes the non-ASCII name from the tree before a zip is
+// made: Info-ZIP zip stores it without the UTF-8 flag (whatever -UN says),
+// Python's zipfile then extracts a CP437 reading of it, and the reader
+// rightly calls such a zip ambiguous (TestZipStrict).
+const noUnicode = `rm pkg/*.txt`
 
 // TestNormalizeFormats packs one tree many ways with the real tools and
 // checks, for each format: every packing normalizes to the same bytes,
@@ -932,4 +939,29 @@ func packTree(t *testing.T, tr tree, script string) string {
 	out := filepath.Join(t.TempDir(), "in.tar.gz")
 	shell(t, dir, []string{"OUT=" + out}, script)
 	return out
+}
+
+// TestNormalizeZipOrderKeepsAmbiguities sorts a zip whose ambiguous entry
+// is stored first: the refusal names that entry, not the one that takes
+// its place in the sorted order.
+func TestNormalizeZipOrderKeepsAmbiguities(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{`z\evil`, "a"} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := archive.Normalize(context.Background(), bytes.NewReader(buf.Bytes()), "in.zip", io.Discard,
+		archive.NormalizeOptions{Passes: archive.AllPasses(), HasEpoch: true, TempDir: t.TempDir()})
+	if !errors.Is(err, archive.ErrAmbiguous) || !strings.Contains(err.Error(), `z\\evil`) {
+		t.Errorf("Normalize(zip with %q stored first) = %v, want ErrAmbiguous naming it", `z\evil`, err)
+	}
 }

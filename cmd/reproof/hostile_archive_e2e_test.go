@@ -303,8 +303,13 @@ func TestHostileArchivesEndToEnd(t *testing.T) {
 		{name: "normalize a gzip of 20 GiB of zeros", args: normalize("zeros.gz"), code: 2, want: "zero padding", mention: in("zeros.gz")},
 		{name: "normalize a tar.gz bomb of 20 GiB", args: normalize("bomb-a.tar.gz", "--max-bytes", "268435456"), code: 2,
 			want: "(--max-bytes)", mention: in("bomb-a.tar.gz")},
+		// archive/zip's raw writer leaves the local header's size at
+		// 0xFFFFFFFF with no zip64 field: a streaming reader reads
+		// another size than the central directory's, so normalize
+		// refuses the zip as ambiguous before a byte is inflated (diff,
+		// which reads on, hits --max-bytes above).
 		{name: "normalize a zip of 8 GiB of zeros", args: normalize("zeros-a.zip", "--max-bytes", "268435456"), code: 2,
-			want: "(--max-bytes)", mention: in("zeros-a.zip")},
+			want: "ambiguous archive: entry \"z\": local sizes differ", mention: in("zeros-a.zip")},
 		{name: "normalize a zip whose entries overlap", args: normalize("overlap.zip"), code: 2, want: "overlap", mention: in("overlap.zip")},
 		{name: "normalize a million entries and one", args: normalize("million-and-one.tar.zst"), code: 2,
 			want: "more than 1000000 entries (--max-entries)", mention: in("million-and-one.tar.zst"), maxTime: 60 * time.Second},
@@ -420,9 +425,15 @@ func TestHostileNamesEndToEnd(t *testing.T) {
 		{"normalize", "--epoch", epochSecs, "--passes", "none", a, "-o", "out2.tar.gz"},
 	} {
 		got := runMeasured(t, work, tmp, args...)
-		wantCode := map[string]int{"diff": 1, "normalize": 0}[args[0]]
+		// normalize refuses names that climb out: the extractors read
+		// them differently (GNU tar and bsdtar skip them, Python's tarfile
+		// writes outside), and a rewrite would pick one reading.
+		wantCode := map[string]int{"diff": 1, "normalize": 2}[args[0]]
 		if got.code != wantCode {
 			t.Errorf("reproof %q: exit %d, want %d; stderr:\n%s", args, got.code, wantCode, got.stderr)
+		}
+		if args[0] == "normalize" && !strings.Contains(got.stderr, "ambiguous archive") {
+			t.Errorf("reproof %q: stderr %q, want it to say the archive is ambiguous", args, got.stderr)
 		}
 		if args[0] == "diff" && !strings.Contains(got.stdout, "../pwned") {
 			t.Errorf("reproof %q: the report does not name ../pwned:\n%s", args, got.stdout)
@@ -432,20 +443,15 @@ func TestHostileNamesEndToEnd(t *testing.T) {
 	after := listing()
 	var added []string
 	for _, p := range after {
-		if !slices.Contains(before, p) && p != "work/deeper/out.tar.gz" && p != "work/deeper/out2.tar.gz" {
+		if !slices.Contains(before, p) {
 			added = append(added, p)
 		}
 	}
-	if len(added) > 0 || len(after) != len(before)+2 {
-		t.Errorf("reproof wrote outside its output: %q", added)
+	if len(added) > 0 || len(after) != len(before) {
+		t.Errorf("reproof wrote something (a refused normalize leaves no output): %q", added)
 	}
 	if got, _ := os.ReadFile(filepath.Join(sentinel, "keep")); string(got) != "untouched\n" {
 		t.Errorf("the sentinel file now holds %q", got)
-	}
-	// The normalized archive keeps the names as they are, to be judged
-	// by whoever extracts it; GNU tar, for one, refuses them.
-	if out := e2eShell(t, work, nil, `tar -tzf out.tar.gz`); !bytes.Contains(out, []byte("../pwned\n")) {
-		t.Errorf("tar -tzf out.tar.gz:\n%s\nwant ../pwned kept", out)
 	}
 }
 

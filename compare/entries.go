@@ -460,7 +460,11 @@ func ambiguityDifferences(prefix, side string, t *tree) []Difference {
 	for i := range t.len() {
 		x := t.at(i)
 		for _, a := range x.e.rareFields().ambiguities {
-			add(joinPath(prefix, x.key), a)
+			key := x.key
+			if strings.HasPrefix(key, paxGlobalKey) {
+				key = normalizeName(x.name()) // its stored name, as pairing shows it
+			}
+			add(joinPath(prefix, key), a)
 		}
 		if x.e.Type == archive.TypeSymlink {
 			if links == nil {
@@ -474,6 +478,9 @@ func ambiguityDifferences(prefix, side string, t *tree) []Difference {
 	}
 	for i := range t.len() {
 		x := t.at(i)
+		if len(x.e.rareFields().ambiguities) > 0 {
+			continue // the reader has said what is ambiguous about it
+		}
 		for dir := x.key; ; {
 			j := strings.LastIndexByte(dir, '/')
 			if j < 0 {

@@ -154,7 +154,7 @@ func readGoTarForDiff(data []byte) ([]string, error) {
 		e := &Entry{Name: h.Name, Linkname: h.Linkname, Mode: h.Mode & ModePerm, UID: h.Uid, GID: h.Gid,
 			Uname: h.Uname, Gname: h.Gname, ModTime: h.ModTime}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
+		case tar.TypeReg, 0, tar.TypeCont, tar.TypeGNUSparse: // 0: the old NUL typeflag (tar.TypeRegA)
 			e.Type, e.Size = TypeRegular, h.Size
 		case tar.TypeXGlobalHeader:
 			e.Type = TypePAXGlobal

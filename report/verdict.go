@@ -147,6 +147,10 @@ type Artifact struct {
 	// allowed passes and the results compared byte for byte) or "members"
 	// (a member rule: the members it names compared by content).
 	ComparedBy string `json:"compared_by,omitempty"`
+	// Consumer names the tool whose documented extraction rules judged
+	// which differences are harmless ("npm"); empty for the strictest
+	// extractor, GNU tar run as root.
+	Consumer string `json:"consumer,omitempty"`
 	// Checksums are the release's own checksums for this artifact (or its
 	// members), each with whether it matched the published bytes.
 	Checksums []Checksum `json:"checksums,omitempty"`

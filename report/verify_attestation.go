@@ -144,6 +144,7 @@ type vsaExtension struct {
 	Status     Status       `json:"status,omitempty"`
 	Detail     string       `json:"detail"`
 	ComparedBy string       `json:"compared_by,omitempty"`
+	Consumer   string       `json:"consumer,omitempty"`
 	Passes     []string     `json:"normalizations,omitempty"`
 	Rebuilt    *vsaDigest   `json:"rebuilt,omitempty"`
 	Source     vsaSource    `json:"source"`
@@ -228,7 +229,7 @@ func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 		if name == "" {
 			name = a.Name
 		}
-		ext := vsaExtension{Artifact: a.Name, Status: a.Status, Detail: a.Detail, ComparedBy: a.ComparedBy}
+		ext := vsaExtension{Artifact: a.Name, Status: a.Status, Detail: a.Detail, ComparedBy: a.ComparedBy, Consumer: a.Consumer}
 		for _, n := range a.Normalizations {
 			ext.Passes = append(ext.Passes, n.Pass)
 		}

@@ -224,7 +224,7 @@ func verifyArtifactOf(i int, a Artifact) verifyArtifact {
 		Class:          artifactClass(a.Status),
 		Detail:         text(a.Detail),
 		ComparedBy:     orDash(text(a.ComparedBy)),
-		ComparedByLong: comparedByLong(a.ComparedBy),
+		ComparedByLong: comparedByLong(a.ComparedBy) + consumerNote(a),
 		RebuiltShort:   shortHash(sha256Of(a.Rebuilt)),
 		PublishedShort: shortHash(sha256Of(a.Published)),
 		Open:           a.Status != StatusIdentical && a.Status != StatusSkipped && a.Status != StatusExtra,

@@ -149,7 +149,7 @@ func mdArtifact(w *bufio.Writer, a Artifact, budget *int) {
 		p("- **Rebuilt**: %s\n", mdSide(a.Rebuilt))
 	}
 	if a.ComparedBy != "" {
-		p("- **Compared by**: %s\n", mdText(comparedBy(a.ComparedBy)))
+		p("- **Compared by**: %s\n", mdText(comparedByOf(a)))
 	}
 	for _, note := range a.Incomplete {
 		p("- **INCOMPLETE**: %s\n", mdText(note))

@@ -397,3 +397,18 @@ func statusOf(a Artifact) string {
 	}
 	return statusName(a.Status)
 }
+
+// comparedByOf is comparedBy for an artifact, naming the consumer whose
+// extraction rules judged it.
+func comparedByOf(a Artifact) string {
+	return comparedBy(a.ComparedBy) + consumerNote(a)
+}
+
+// consumerNote says which consumer's extraction rules judged an artifact,
+// as a sentence to follow how it was compared; "" when none did.
+func consumerNote(a Artifact) string {
+	if a.Consumer == "" {
+		return ""
+	}
+	return "; judged by " + visible(a.Consumer, false) + "'s extraction rules"
+}

@@ -193,7 +193,7 @@ func (t *textWriter) artifactDetails(a Artifact) {
 		t.line("  rebuilt    " + sideLine(a.Rebuilt))
 	}
 	if a.ComparedBy != "" {
-		t.line("  compared by " + comparedBy(a.ComparedBy))
+		t.line("  compared by " + comparedByOf(a))
 	}
 	if len(a.Checksums) > 0 {
 		t.line("  published checksums")

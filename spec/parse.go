@@ -227,7 +227,7 @@ func (p *parser) rules(name string, prim toml.Primitive) error {
 	}
 	allowed := []string{"artifact", "reason"}
 	if name == "member" {
-		allowed = []string{"artifact", "members", "ignore", "reason"}
+		allowed = []string{"artifact", "members", "ignore", "consumer", "reason"}
 	}
 	for i, tbl := range tables {
 		// The line of a key is right when no later table sets it.
@@ -281,8 +281,8 @@ func (p *parser) rules(name string, prim toml.Primitive) error {
 
 // rule is a [[member]] or [[skip]] table being read.
 type rule struct {
-	artifact, reason string
-	members, ignore  []string
+	artifact, reason, consumer string
+	members, ignore            []string
 }
 
 func (r *rule) set(key string, v value) error {
@@ -312,6 +312,11 @@ func (r *rule) set(key string, v value) error {
 			}
 		}
 		r.ignore = v.strs
+	case "consumer":
+		if !slices.Contains(Consumers, v.str) {
+			return fmt.Errorf("unknown consumer %s; known: %s", quote(v.str), strings.Join(Consumers, ", "))
+		}
+		r.consumer = v.str
 	case "reason":
 		if err := checkReason(v.str); err != nil {
 			return err
@@ -325,7 +330,7 @@ func (r *rule) set(key string, v value) error {
 // once every table is read.
 func (p *parser) addRule(name string, r rule) {
 	if name == "member" {
-		p.spec.Members = append(p.spec.Members, MemberRule{Artifact: r.artifact, Members: r.members, Ignore: r.ignore, Reason: r.reason})
+		p.spec.Members = append(p.spec.Members, MemberRule{Artifact: r.artifact, Members: r.members, Ignore: r.ignore, Consumer: r.consumer, Reason: r.reason})
 	} else {
 		p.spec.Skips = append(p.spec.Skips, SkipRule{Artifact: r.artifact, Reason: r.reason})
 	}

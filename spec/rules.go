@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -122,6 +123,9 @@ func checkRules(s *Spec) (string, error) {
 			if err := checkGlob(g); err != nil {
 				return key + ": ignore", err
 			}
+		}
+		if r.Consumer != "" && !slices.Contains(Consumers, r.Consumer) {
+			return key + ": consumer", fmt.Errorf("unknown consumer %s; known: %s", quote(r.Consumer), strings.Join(Consumers, ", "))
 		}
 		if len(r.Ignore) > 0 && strings.TrimSpace(r.Reason) == "" {
 			return key, errors.New(`"ignore" needs a "reason": say why those members do not reproduce`)

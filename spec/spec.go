@@ -161,8 +161,17 @@ type MemberRule struct {
 	// Ignore are globs over member paths left out of the comparison
 	// altogether; Reason is then required.
 	Ignore []string
-	Reason string // why; optional unless Ignore is set
+	// Consumer names the tool the artifact is made for, whose documented
+	// extraction rules then judge which differences are harmless (one of
+	// Consumers; "" for the strictest extractor, GNU tar as root).
+	Consumer string
+	Reason   string // why; optional unless Ignore is set
 }
+
+// Consumers are the tools whose extraction rules a [[member]] rule may
+// name: "npm" (npm install: file modes (mode|0666)&^022, directories
+// (mode|0777)&^022, owners the installing user's).
+var Consumers = []string{"npm"}
 
 // SkipRule is a [[skip]] table: the artifacts whose names match Artifact
 // are known not to reproduce, for Reason.

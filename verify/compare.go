@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/reproof/reproof/archive"
@@ -389,7 +390,7 @@ func describe(diffs []compare.Difference) string {
 // globs leave it out. An ambiguous construct is never ignored: it can make
 // one member extract as another.
 func (c *comparer) compareMembers(a *report.Artifact, rule spec.MemberRule, rebuilt, published string, res *compare.Result) error {
-	a.ComparedBy = "members"
+	a.ComparedBy, a.Consumer = "members", rule.Consumer
 	rn, err := c.namedMembers(rebuilt, "rebuilt "+a.Name, rule)
 	if err != nil {
 		return err
@@ -398,11 +399,15 @@ func (c *comparer) compareMembers(a *report.Artifact, rule spec.MemberRule, rebu
 	if err != nil {
 		return err
 	}
-	var named, other, ambiguous []string
+	var named, other, ambiguous, erased []string
 	ignored := 0
 	seen := map[string]bool{}
 	for _, d := range res.Differences {
 		if !d.IsContent() {
+			continue
+		}
+		if rule.Consumer == "npm" && npmErases(d) {
+			erased = append(erased, displayPath(d.Path)+": "+d.Detail)
 			continue
 		}
 		top, _, _ := strings.Cut(d.Path, "!/")
@@ -433,6 +438,10 @@ func (c *comparer) compareMembers(a *report.Artifact, rule spec.MemberRule, rebu
 		if ignored > 0 {
 			a.Detail += fmt.Sprintf(", %s left out by its ignore globs", plural(ignored, "difference"))
 		}
+		if len(erased) > 0 {
+			a.Detail += fmt.Sprintf("; judged by npm's extraction rules: %s npm install erases (%s)",
+				plural(len(erased), "difference"), strings.Join(erased[:min(3, len(erased))], "; "))
+		}
 		a.Detail += "; the archives themselves differ only harmlessly: " + describe(a.Differences)
 		return nil
 	}
@@ -449,6 +458,26 @@ func (c *comparer) compareMembers(a *report.Artifact, rule spec.MemberRule, rebu
 	}
 	a.Detail = "by members under the rule " + rule.Artifact + ": " + strings.Join(parts, "; ")
 	return nil
+}
+
+// npmErases reports whether npm install makes a difference disappear:
+// pacote extracts a file with mode (mode|0666)&^umask and a directory
+// with (mode|0777)&^umask (umask 022), owned by the installing user. So
+// an owner difference goes, and a mode difference goes when only read and
+// write bits differ; exec, setuid, setgid and sticky bits survive (for
+// directories too, which errs on the strict side). Every other kind
+// stays.
+func npmErases(d compare.Difference) bool {
+	switch d.Kind {
+	case compare.KindOwner:
+		return true
+	case compare.KindMode:
+		a, errA := strconv.ParseInt(d.Old, 8, 64)
+		b, errB := strconv.ParseInt(d.New, 8, 64)
+		const kept = 0o7111 // what (mode|0666)&^022 leaves of the entry's own bits
+		return errA == nil && errB == nil && a&kept == b&kept
+	}
+	return false
 }
 
 // appendOnce appends s unless seen has it.

@@ -53,6 +53,7 @@ func TestJudge(t *testing.T) {
 		}
 	}
 	members := []spec.MemberRule{{Artifact: "app.tar.gz", Members: []string{"**/build/app"}, Reason: "a plain tar czf"}}
+	npm := []spec.MemberRule{{Artifact: "app.tar.gz", Consumer: "npm", Reason: "an npm package"}}
 	ignoring := []spec.MemberRule{{Artifact: "app.tar.gz", Members: []string{"**/build/app"}, Ignore: []string{"**/build/buildinfo.txt"}, Reason: "buildinfo names the CI runner"}}
 	tests := []struct {
 		name             string
@@ -83,6 +84,18 @@ func TestJudge(t *testing.T) {
 			status: report.StatusDifferent, comparedBy: "bytes", verdict: report.VerdictNotReproducible},
 		{name: "unignored buildinfo differs", rules: members, change: `printf 'built by ci-7\n' >pkg/build/buildinfo.txt`, pack: plainPack,
 			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/build/buildinfo.txt"},
+		// npm install gives files (mode|0666)&^022 and the installing
+		// user as owner: read/write bits and owners are erased, exec and
+		// special bits are not.
+		{name: "npm: group-writable and owned by a builder", rules: npm, change: `chmod 664 pkg/etc/app.conf`,
+			pack: `tar --sort=name --mtime=@1700000000 --owner=1000 --group=1000 --numeric-owner -cf - pkg | gzip -n >"$OUT"`,
+			status: report.StatusIdentical, comparedBy: "members", verdict: report.VerdictReproducible, detail: "judged by npm's extraction rules"},
+		{name: "npm: an exec bit dropped", rules: npm, change: `chmod 644 pkg/bin/helper`, pack: sortedPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/bin/helper"},
+		{name: "npm: setuid", rules: npm, change: `chmod 4755 pkg/bin/helper`, pack: sortedPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/bin/helper"},
+		{name: "group-writable, no consumer", rules: members, change: `chmod 664 pkg/etc/app.conf`, pack: sortedPack,
+			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/etc/app.conf"},
 		{name: "ignored buildinfo differs", rules: ignoring, change: `printf 'built by ci-7\n' >pkg/build/buildinfo.txt`, pack: plainPack,
 			status: report.StatusIdentical, comparedBy: "members", verdict: report.VerdictReproducible, detail: "left out by its ignore globs"},
 	}
@@ -112,6 +125,9 @@ func TestJudge(t *testing.T) {
 			if a.Status != tt.status || a.ComparedBy != tt.comparedBy || v.Verdict != tt.verdict {
 				t.Errorf("Judge = %s by %s, verdict %s (%s); want %s by %s, verdict %s", a.Status, a.ComparedBy, v.Verdict, a.Detail, tt.status, tt.comparedBy, tt.verdict)
 			}
+			if want := consumerOf(tt.rules); a.Consumer != want {
+				t.Errorf("Judge: consumer %q, want %q", a.Consumer, want)
+			}
 			if !strings.Contains(a.Detail, tt.detail) {
 				t.Errorf("Judge: detail %q, want it to contain %q", a.Detail, tt.detail)
 			}
@@ -129,4 +145,11 @@ func TestJudge(t *testing.T) {
 			}
 		})
 	}
+}
+
+func consumerOf(rules []spec.MemberRule) string {
+	if len(rules) == 0 {
+		return ""
+	}
+	return rules[0].Consumer
 }

@@ -88,7 +88,7 @@ func TestJudge(t *testing.T) {
 		// user as owner: read/write bits and owners are erased, exec and
 		// special bits are not.
 		{name: "npm: group-writable and owned by a builder", rules: npm, change: `chmod 664 pkg/etc/app.conf`,
-			pack: `tar --sort=name --mtime=@1700000000 --owner=1000 --group=1000 --numeric-owner -cf - pkg | gzip -n >"$OUT"`,
+			pack:   `tar --sort=name --mtime=@1700000000 --owner=1000 --group=1000 --numeric-owner -cf - pkg | gzip -n >"$OUT"`,
 			status: report.StatusIdentical, comparedBy: "members", verdict: report.VerdictReproducible, detail: "judged by npm's extraction rules"},
 		{name: "npm: an exec bit dropped", rules: npm, change: `chmod 644 pkg/bin/helper`, pack: sortedPack,
 			status: report.StatusDifferent, comparedBy: "members", verdict: report.VerdictNotReproducible, detail: "pkg/bin/helper"},

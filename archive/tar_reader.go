@@ -31,7 +31,7 @@ type tarReader struct {
 	// seen maps the cleaned names of the entries so far (hashed with a
 	// seed of this reader, so no input can make two names collide on
 	// purpose) to their types: a hardlink's target must be one of them.
-	seen     map[uint64]seenEntry
+	seen     seenSet
 	seenSeed maphash.Seed
 	amb      []Ambiguity // outside any one entry
 	// held is what came before a pax global header: it applies to the
@@ -43,7 +43,7 @@ func newTarReader(r io.Reader, _ *countingReader, br *bufio.Reader) *tarReader {
 	if br == nil || io.Reader(br) != r {
 		br = bufio.NewReaderSize(r, 64<<10)
 	}
-	t := &tarReader{br: br, seen: map[uint64]seenEntry{}, seenSeed: maphash.MakeSeed()}
+	t := &tarReader{br: br, seenSeed: maphash.MakeSeed()}
 	t.data.t = t
 	return t
 }
@@ -378,11 +378,11 @@ func (t *tarReader) entry(h *rawHeader, off int64, pend *pending) (*Entry, io.Re
 	t.checkNames(e)
 
 	t.checkSeen(e)
-	t.seen[t.nameKey(e.Name)] = seenEntry{typ: e.Type, linked: e.Type == TypeHardlink}
+	t.seen.put(t.nameKey(e.Name), seenEntry{typ: e.Type, linked: e.Type == TypeHardlink})
 	if e.Type == TypeHardlink {
 		k := t.nameKey(e.Linkname)
-		if s, ok := t.seen[k]; ok && s.typ == TypeRegular {
-			t.seen[k] = seenEntry{typ: TypeRegular, linked: true}
+		if s, ok := t.seen.get(k); ok && s.typ == TypeRegular {
+			t.seen.put(k, seenEntry{typ: TypeRegular, linked: true})
 		}
 	}
 	t.left, t.pad = stored, pad512(stored)
@@ -519,7 +519,7 @@ func (t *tarReader) checkNames(e *Entry) {
 	if !checkPath(e, "hardlink target", target, false) {
 		return
 	}
-	seen, ok := t.seen[t.nameKey(target)]
+	seen, ok := t.seen.get(t.nameKey(target))
 	typ := seen.typ
 	switch {
 	case !ok:
@@ -566,7 +566,7 @@ func checkPath(e *Entry, what, name string, dir bool) bool {
 func (t *tarReader) checkSeen(e *Entry) {
 	name := cleanKey(e.Name)
 	for i := strings.IndexByte(name, '/'); i > 0; {
-		if s, ok := t.seen[maphash.String(t.seenSeed, name[:i])]; ok && s.typ == TypeSymlink {
+		if s, ok := t.seen.get(maphash.String(t.seenSeed, name[:i])); ok && s.typ == TypeSymlink {
 			e.Ambiguities = append(e.Ambiguities, ambiguous("name under a symlink",
 				"%q is a symlink stored before: GNU tar and Python's tarfile extract through it, bsdtar refuses", name[:i]))
 			break
@@ -577,7 +577,7 @@ func (t *tarReader) checkSeen(e *Entry) {
 		}
 		i += 1 + j
 	}
-	if s, ok := t.seen[t.nameKey(e.Name)]; ok && (s.typ != e.Type || s.linked) && s.typ != TypeDir {
+	if s, ok := t.seen.get(t.nameKey(e.Name)); ok && (s.typ != e.Type || s.linked) && s.typ != TypeDir {
 		e.Ambiguities = append(e.Ambiguities, ambiguous("entry stored twice",
 			"a %v, then a %v named %q: GNU tar and bsdtar replace the first, Python's tarfile writes through it (a symlink, a hardlinked file)", s.typ, e.Type, e.Name))
 	} else if ok && s.typ == TypeDir && e.Type != TypeDir {

@@ -64,17 +64,24 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 			a := report.Artifact{Name: r.Name, Rebuilt: rd}
 			// The tagged source builds it and the release does not have
 			// it: the release is not what its source produces.
+			// A release may publish a subset of what its tag builds: an
+			// artifact nothing published mentions is extra (listed, never
+			// failing). One the release promised — a published checksum
+			// names it or its members — is missing.
 			switch skip, skipped := c.spec.SkipFor(r.Name); {
 			case skipped:
 				a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
-			case pub.absent[r.Name] != "":
-				a.Status, a.Detail = report.StatusMissing, "rebuilt, but the release has no such file ("+pub.absent[r.Name]+" answered 404)"
 			case listed[r.Name].Name != "":
 				a.Status, a.Detail = report.StatusMissing, fmt.Sprintf("rebuilt and listed in %s, but not published", listed[r.Name].Source)
 			default:
-				a.Status, a.Detail = report.StatusMissing, "rebuilt, but the release does not publish it"
 				if refs := c.referencedMembers(filepath.Join(rebuiltDir, r.Name), r.Name, pub); len(refs) > 0 {
-					a.Detail += "; the release lists checksums of its members (" + strings.Join(refs, ", ") + ")"
+					a.Status = report.StatusMissing
+					a.Detail = "rebuilt, not published, yet the release lists checksums of its members (" + strings.Join(refs, ", ") + ")"
+					break
+				}
+				a.Status, a.Detail = report.StatusExtra, "rebuilt, not published (informational: the release publishes a subset of what the tag builds)"
+				if url := pub.absent[r.Name]; url != "" {
+					a.Detail = "rebuilt, not published: " + url + " answered 404 (informational)"
 				}
 			}
 			out = append(out, a)

@@ -411,6 +411,9 @@ func decide(v *report.Verification) {
 		if n := counts[report.StatusSkipped]; n > 0 {
 			v.Reason += fmt.Sprintf("; %d skipped as declared not reproducible", n)
 		}
+		if n := counts[report.StatusExtra]; n > 0 {
+			v.Reason += fmt.Sprintf("; %d rebuilt but not published (extra, informational)", n)
+		}
 	}
 	sort.SliceStable(v.Artifacts, func(i, j int) bool { return v.Artifacts[i].Name < v.Artifacts[j].Name })
 }

@@ -153,3 +153,30 @@ func consumerOf(rules []spec.MemberRule) string {
 	}
 	return rules[0].Consumer
 }
+
+// TestJudgeExtra: a rebuilt artifact the release does not publish, and
+// that nothing published names, is extra: listed, never failing.
+func TestJudgeExtra(t *testing.T) {
+	rebuilt, published := t.TempDir(), t.TempDir()
+	packJudge(t, rebuilt, "", sortedPack)
+	packJudge(t, published, "", sortedPack)
+	if err := os.WriteFile(filepath.Join(rebuilt, "app-debug.bin"), []byte("symbols\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := spec.Default()
+	s.Published.Source = published
+	v, err := Judge(context.Background(), Options{Spec: s, CacheDir: t.TempDir(), TempDir: t.TempDir()}, rebuilt, 1700000000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]report.Status{}
+	for _, a := range v.Artifacts {
+		got[a.Name] = a.Status
+	}
+	if got["app.tar.gz"] != report.StatusIdentical || got["app-debug.bin"] != report.StatusExtra || v.Verdict != report.VerdictReproducible {
+		t.Errorf("Judge = %v, verdict %s (%s); want app.tar.gz identical, app-debug.bin extra, reproducible", got, v.Verdict, v.Reason)
+	}
+	if !strings.Contains(v.Reason, "1 rebuilt but not published") {
+		t.Errorf("Judge: reason %q does not mention the extra artifact", v.Reason)
+	}
+}

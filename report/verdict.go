@@ -151,6 +151,10 @@ type Artifact struct {
 	// which differences are harmless ("npm"); empty for the strictest
 	// extractor, GNU tar run as root.
 	Consumer string `json:"consumer,omitempty"`
+	// Unvouched is set on a published artifact that no published checksum
+	// or signature covers (nor its members): its digest was computed here
+	// and nothing the release publishes vouches for it.
+	Unvouched bool `json:"unvouched,omitempty"`
 	// Checksums are the release's own checksums for this artifact (or its
 	// members), each with whether it matched the published bytes.
 	Checksums []Checksum `json:"checksums,omitempty"`

@@ -145,6 +145,7 @@ type vsaExtension struct {
 	Detail     string       `json:"detail"`
 	ComparedBy string       `json:"compared_by,omitempty"`
 	Consumer   string       `json:"consumer,omitempty"`
+	Unvouched  bool         `json:"unvouched,omitempty"`
 	Passes     []string     `json:"normalizations,omitempty"`
 	Rebuilt    *vsaDigest   `json:"rebuilt,omitempty"`
 	Source     vsaSource    `json:"source"`
@@ -229,7 +230,7 @@ func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 		if name == "" {
 			name = a.Name
 		}
-		ext := vsaExtension{Artifact: a.Name, Status: a.Status, Detail: a.Detail, ComparedBy: a.ComparedBy, Consumer: a.Consumer}
+		ext := vsaExtension{Artifact: a.Name, Status: a.Status, Detail: a.Detail, ComparedBy: a.ComparedBy, Consumer: a.Consumer, Unvouched: a.Unvouched}
 		for _, n := range a.Normalizations {
 			ext.Passes = append(ext.Passes, n.Pass)
 		}

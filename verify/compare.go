@@ -91,6 +91,7 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		pf := pub.files[pubName]
 		a := report.Artifact{Name: pubName, Rebuilt: rd, Published: publishedDigest(pf)}
 		a.Checksums = append(checksumsOf(pf.check), memberSums[pubName]...)
+		warnings = append(warnings, unvouched(&a)...)
 		if skip, skipped := c.spec.SkipFor(pubName); skipped {
 			a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
 			out = append(out, a)
@@ -113,6 +114,7 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		pf := pub.files[name]
 		a := report.Artifact{Name: name, Published: publishedDigest(pf)}
 		a.Checksums = append(checksumsOf(pf.check), memberSums[name]...)
+		warnings = append(warnings, unvouched(&a)...)
 		if skip, skipped := c.spec.SkipFor(name); skipped {
 			a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
 		} else {
@@ -122,6 +124,17 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		out = append(out, a)
 	}
 	return out, warnings, nil
+}
+
+// unvouched marks a published artifact no published checksum (of it or
+// of its members) covers, and returns the warning that says so: its digest
+// was computed here, and nothing the release publishes vouches for it.
+func unvouched(a *report.Artifact) []string {
+	if len(a.Checksums) > 0 {
+		return nil
+	}
+	a.Unvouched = true
+	return []string{fmt.Sprintf("no published checksum or signature covers %s: its digest was computed here, nothing the release publishes vouches for it", a.Name)}
 }
 
 // referencedMembers names the members of a rebuilt archive that published

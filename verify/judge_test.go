@@ -179,4 +179,14 @@ func TestJudgeExtra(t *testing.T) {
 	if !strings.Contains(v.Reason, "1 rebuilt but not published") {
 		t.Errorf("Judge: reason %q does not mention the extra artifact", v.Reason)
 	}
+	// The release publishes no checksum: nothing vouches for app.tar.gz.
+	want := "no published checksum or signature covers app.tar.gz"
+	if len(v.Warnings) != 1 || !strings.HasPrefix(v.Warnings[0], want) {
+		t.Errorf("Judge: warnings %q, want one saying %q", v.Warnings, want)
+	}
+	for _, a := range v.Artifacts {
+		if a.Unvouched != (a.Name == "app.tar.gz") {
+			t.Errorf("Judge: %s unvouched = %v", a.Name, a.Unvouched)
+		}
+	}
 }

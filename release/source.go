@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,11 @@ type Listing struct {
 	Body     string  // release notes or description (Markdown), "" if none
 	BodyName string  // what Body is called in messages, e.g. "release body"
 	Assets   []Asset // sorted by Name, names unique
+	// How says in a few words how the source was listed, for reports:
+	// "nginx autoindex, 14 files", "directory, 3 files", "single file",
+	// "JSON index, 4 files", or "no listing: WHY" for a base URL whose
+	// assets are asked for by name. "" for a release API (GitHub, GitLab).
+	How string
 }
 
 // Source is where a published release comes from: a directory, a base URL,
@@ -166,7 +172,9 @@ func (e *StatusError) transient() bool {
 // NewSource returns the source a --published value names:
 //
 //	dist/                        a local directory
-//	https://host/path            a base URL (also http://); name assets with HTTPSource.Asset
+//	dist/pkg.tgz                 a local file: a one-file release
+//	https://host/path/           a base URL (also http://): its listing page, or name assets with HTTPSource.Asset
+//	https://host/path/pkg.tgz    one file, when it answers with something other than HTML
 //	github:OWNER/REPO@TAG        a GitHub release (token: GITHUB_TOKEN)
 //	gitlab:GROUP/PROJECT@TAG     a GitLab release (token: GITLAB_TOKEN)
 //
@@ -237,6 +245,26 @@ func hasControl(s string) bool {
 // maxListedAssets caps the assets of one release: each is downloaded and
 // hashed. GitHub allows 1000 per release.
 const maxListedAssets = 10000
+
+// ManifestAsset resolves a manifest named by the user (--checksums NAME,
+// CheckOptions.Manifests) against the source: the listed asset of that
+// name; else, for a source that can name what it does not list (a base
+// URL), the file of that name under it, unless name is an explicit local
+// path (absolute, or starting with "./" or "../"). ok is false when name
+// is a local file: for a directory source, a release API, or an explicit
+// path.
+func ManifestAsset(src Source, listed map[string]Asset, name string) (a Asset, ok bool) {
+	if a, ok := listed[name]; ok {
+		return a, true
+	}
+	if filepath.IsAbs(name) || strings.HasPrefix(name, "./") || strings.HasPrefix(name, "../") {
+		return Asset{}, false
+	}
+	if hs, isHTTP := src.(*HTTPSource); isHTTP && checkAssetName(name) == nil {
+		return hs.Asset(name), true
+	}
+	return Asset{}, false
+}
 
 // checkAssets sorts a listing's assets by name and rejects names that are
 // empty, hold control characters, climb out with "..", are absolute, or

@@ -15,12 +15,17 @@ import (
 // file below it, at any depth, is an asset named by its slash-separated
 // path relative to the directory. Symbolic links, devices and pipes are
 // not assets. Nothing in the directory is ever written.
+//
+// A DirSource made for a regular file is a one-file release: that file,
+// named by its base name, is its only asset.
 type DirSource struct {
-	dir string // as the user named it
-	abs string
+	dir  string // as the user named it
+	abs  string // the directory, absolute
+	only string // the one file's name for a one-file release, else ""
 }
 
-// NewDirSource returns the source for the directory dir.
+// NewDirSource returns the source for the directory dir, or for the
+// one-file release of dir when it is a regular file.
 func NewDirSource(dir string) (*DirSource, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -30,14 +35,30 @@ func NewDirSource(dir string) (*DirSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("published directory %q: %w", dir, err)
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("published directory %q: not a directory", dir)
+	switch {
+	case fi.IsDir():
+		return &DirSource{dir: dir, abs: abs}, nil
+	case fi.Mode().IsRegular():
+		return &DirSource{dir: dir, abs: filepath.Dir(abs), only: filepath.Base(abs)}, nil
 	}
-	return &DirSource{dir: dir, abs: abs}, nil
+	return nil, fmt.Errorf("published directory %q: not a directory or a regular file", dir)
 }
 
-// List walks the directory in lexical order.
+// List walks the directory in lexical order. A directory with no regular
+// file is an error.
 func (s *DirSource) List(ctx context.Context) (*Listing, error) {
+	if s.only != "" {
+		f, _, err := s.openRegular(s.asset(s.only, -1))
+		if err != nil {
+			return nil, fmt.Errorf("listing published file %q: %w", s.dir, err)
+		}
+		fi, err := f.Stat()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("listing published file %q: %w", s.dir, err)
+		}
+		return &Listing{Source: s.dir, Assets: []Asset{s.asset(s.only, fi.Size())}, How: "single file"}, nil
+	}
 	root, err := os.OpenRoot(s.abs)
 	if err != nil {
 		return nil, fmt.Errorf("listing published directory %q: %w", s.dir, err)
@@ -68,7 +89,10 @@ func (s *DirSource) List(ctx context.Context) (*Listing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing published directory %q: %w", s.dir, err)
 	}
-	return &Listing{Source: s.dir, Assets: assets}, nil
+	if len(assets) == 0 {
+		return nil, fmt.Errorf("listing published directory %q: the directory lists no files", s.dir)
+	}
+	return &Listing{Source: s.dir, Assets: assets, How: "directory, " + countFiles(len(assets))}, nil
 }
 
 func (s *DirSource) asset(name string, size int64) Asset {
@@ -99,6 +123,9 @@ func (s *DirSource) openRegular(a Asset) (*os.File, string, error) {
 	path := filepath.Join(s.abs, name)
 	if err := checkAssetName(a.Name); err != nil || !filepath.IsLocal(name) {
 		return nil, "", fmt.Errorf("opening %q in %q: not a file name inside the directory", a.Name, s.dir)
+	}
+	if s.only != "" && a.Name != s.only {
+		return nil, "", fmt.Errorf("opening %q in %q: %w (a one-file release)", a.Name, s.dir, ErrNotFound)
 	}
 	root, err := os.OpenRoot(s.abs)
 	if err != nil {

@@ -62,7 +62,7 @@ func TestDirList(t *testing.T) {
 	for _, name := range []string{"SHA256SUMS", "garage", "with space/ü.tar.gz", "x86_64-unknown-linux-musl/bin"} {
 		wantAssets = append(wantAssets, Asset{name, fileURL(name), int64(len(want[name])), ""})
 	}
-	wantListing := &Listing{Source: dir, Assets: wantAssets}
+	wantListing := &Listing{Source: dir, Assets: wantAssets, How: "directory, 4 files"}
 	if !reflect.DeepEqual(l, wantListing) {
 		t.Errorf("List() =\n%+v\nwant\n%+v", l, wantListing)
 	}
@@ -140,10 +140,46 @@ func TestDirOpenStaysInside(t *testing.T) {
 	}
 }
 
+// TestDirOneFile: a regular file is a one-file release; nothing else
+// beside it opens.
+func TestDirOneFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pkg.tgz")
+	os.WriteFile(file, []byte("pkg"), 0o644)
+	os.WriteFile(filepath.Join(dir, "other"), []byte("other"), 0o644)
+	src, err := NewSource(file, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := src.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Assets) != 1 || l.Assets[0].Name != "pkg.tgz" || l.Assets[0].Size != 3 || l.How != "single file" {
+		t.Errorf("NewSource(%q).List() = %+v, want the one file pkg.tgz", file, l)
+	}
+	testSourceConformance(t, src, l.Assets, src.(*DirSource).Asset("other"), map[string][]byte{"pkg.tgz": []byte("pkg")})
+}
+
+// TestDirEmpty: a directory without a regular file is an error naming it.
+func TestDirEmpty(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	src, err := NewSource(dir, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := src.List(context.Background()); err == nil || !strings.Contains(err.Error(), "lists no files") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("List(%q) = %+v, %v, want an error: lists no files", dir, l, err)
+	}
+}
+
 func TestDirNotADirectory(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "file")
-	os.WriteFile(file, nil, 0o644)
-	if _, err := NewSource(file, testOptions()); err == nil || !strings.Contains(err.Error(), "not a directory") {
-		t.Errorf("NewSource(a file) = %v, want not a directory", err)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSource(fifo, testOptions()); err == nil || !strings.Contains(err.Error(), "not a directory or a regular file") {
+		t.Errorf("NewSource(a fifo) = %v, want not a directory or a regular file", err)
 	}
 }

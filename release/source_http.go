@@ -8,26 +8,44 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/reproof/reproof/internal/idle"
 )
 
-// HTTPSource is a published release under a base URL. Plain HTTP has no
-// listing, so List returns no assets and the caller names them with Asset;
-// unless the URL is a JSON index (one ending in ".json", such as Garage's
-// _releases.json), whose artifacts List returns, named by their path
-// relative to the index's directory.
+// HTTPSource is a published release under a base URL. List reads, in
+// this order:
+//
+//   - a JSON index, when the URL ends in ".json" (Garage's
+//     _releases.json): its artifacts, named by their path relative to the
+//     index's directory;
+//   - one file, when the URL does not end in "/" and answers 200 with a
+//     body that is not HTML (https://host/path/pkg.tgz);
+//   - the directory listing page the server makes (nginx, Apache or
+//     lighttpd autoindex, Python's http.server): the files it links to in
+//     the directory itself (see parseHTMLListing);
+//   - otherwise nothing: the URL has no listing, List returns no assets,
+//     says why in Listing.How, and the caller names the assets with Asset.
+//
+// A listing that names no file is an error: the source lists no files.
 type HTTPSource struct {
 	spec  string // the URL without a password
 	base  string // the base URL without a trailing "/"
+	dir   bool   // the URL ends in "/" (or has no path): never one file
 	index string // the JSON index's URL, "" if none
 	web   *web
+	// single is set when List found the URL to be one file: Asset then
+	// names files beside it, under parent.
+	single atomic.Bool
+	parent string // the URL's directory, without a trailing "/"
 }
 
 // NewHTTPSource returns the source for assets under the http or https
@@ -59,26 +77,34 @@ func NewHTTPSource(base string, opts SourceOptions) (*HTTPSource, error) {
 	} else if u.RawQuery != "" {
 		return nil, fmt.Errorf("published URL %s: a base URL has no query", u.Redacted())
 	}
+	s.dir = u.Path == "" || strings.HasSuffix(u.Path, "/")
 	s.base = strings.TrimRight(u.String(), "/")
+	s.parent = strings.TrimRight(u.ResolveReference(&url.URL{Path: "."}).String(), "/")
 	return s, nil
 }
 
 // Asset returns the asset called name under the base URL: base + "/" +
-// name, each slash-separated element of name escaped. Its size and digest
-// are unknown.
+// name, each slash-separated element of name escaped; once List has found
+// the URL to be one file, the file called name beside it. Its size and
+// digest are unknown.
 func (s *HTTPSource) Asset(name string) Asset {
 	elems := strings.Split(name, "/")
 	for i, e := range elems {
 		elems[i] = url.PathEscape(e)
 	}
-	return Asset{Name: name, URL: s.base + "/" + strings.Join(elems, "/"), Size: -1}
+	base := s.base
+	if s.single.Load() {
+		base = s.parent
+	}
+	return Asset{Name: name, URL: base + "/" + strings.Join(elems, "/"), Size: -1}
 }
 
-// List returns a listing without assets, or the artifacts of the JSON
-// index.
+// List returns the artifacts of the JSON index, the one file the URL
+// names, the files of the directory's listing page, or no assets when
+// the URL has no listing.
 func (s *HTTPSource) List(ctx context.Context) (*Listing, error) {
 	if s.index == "" {
-		return &Listing{Source: s.spec, Assets: []Asset{}}, nil
+		return s.listPage(ctx)
 	}
 	data, err := s.web.getDocument(ctx, s.index, nil)
 	if err != nil {
@@ -110,7 +136,113 @@ func (s *HTTPSource) List(ctx context.Context) (*Listing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", s.spec, err)
 	}
-	return &Listing{Source: s.spec, Assets: assets}, nil
+	return &Listing{Source: s.spec, Assets: assets, How: "JSON index, " + countFiles(len(assets))}, nil
+}
+
+// listPage GETs the URL itself (the directory with a trailing "/") and
+// reads what it answers: one file, a listing page, or no listing.
+func (s *HTTPSource) listPage(ctx context.Context) (*Listing, error) {
+	target := s.base + "/"
+	if !s.dir {
+		target = s.base
+	}
+	none := func(why string) (*Listing, error) {
+		return &Listing{Source: s.spec, Assets: []Asset{}, How: "no listing: " + why}, nil
+	}
+	pg, err := s.web.getPage(ctx, target)
+	var serr *StatusError
+	switch {
+	case errors.As(err, &serr) && (serr.Code == http.StatusNotFound || serr.Code == http.StatusForbidden):
+		return none(fmt.Sprintf("%s answered %d %s", redactURL(target), serr.Code, http.StatusText(serr.Code)))
+	case err != nil:
+		return nil, fmt.Errorf("listing %s: %w", s.spec, err)
+	case !pg.html && !s.dir:
+		u, _ := url.Parse(target)
+		name := path.Base(u.Path)
+		if err := checkAssetName(name); err != nil || name == "/" {
+			return nil, fmt.Errorf("listing %s: the URL names no file", s.spec)
+		}
+		s.single.Store(true)
+		return &Listing{Source: s.spec, Assets: []Asset{{Name: name, URL: target, Size: pg.size}}, How: "single file"}, nil
+	case !pg.html:
+		return none(fmt.Sprintf("%s answered with %s, not a listing page", redactURL(target), pg.contentType))
+	}
+	hl, ok, err := parseHTMLListing(pg.data)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: the %s page: %w", s.spec, hl.kindOr("listing"), err)
+	}
+	if !ok {
+		return none(fmt.Sprintf("%s answered with a page that is not a directory listing", redactURL(target)))
+	}
+	assets := make([]Asset, 0, len(hl.Files))
+	for _, f := range hl.Files {
+		a := s.Asset(f.Name)
+		a.Size = f.Size
+		assets = append(assets, a)
+	}
+	if assets, err = checkAssets(assets); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", s.spec, err)
+	}
+	if len(assets) == 0 {
+		why := ""
+		if hl.Dirs > 0 {
+			why = fmt.Sprintf(" (only %s, which reproof does not descend into)", countOf(hl.Dirs, "sub-directory", "sub-directories"))
+		}
+		return nil, fmt.Errorf("listing %s: the %s page lists no files%s", s.spec, hl.Kind, why)
+	}
+	return &Listing{Source: s.spec, Assets: assets, How: hl.Kind + ", " + countFiles(len(assets))}, nil
+}
+
+// countFiles is "1 file" or "N files".
+func countFiles(n int) string {
+	return countOf(n, "file", "files")
+}
+
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// page is what a URL answered: an HTML page's bytes, or for anything
+// else only its type and size (the body is not read).
+type page struct {
+	html        bool
+	contentType string
+	data        []byte
+	size        int64 // Content-Length, -1 if not announced
+}
+
+// getPage GETs a URL that may be a listing page or a file, with retries.
+func (w *web) getPage(ctx context.Context, rawURL string) (*page, error) {
+	var pg *page
+	attempts, err := retry(ctx, w.retries, w.backoff, func() error {
+		body, err := w.get(ctx, rawURL, nil, false)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		pg = &page{contentType: body.contentType, size: body.size}
+		if mt, _, err := mime.ParseMediaType(body.contentType); err == nil && (mt == "text/html" || mt == "application/xhtml+xml") {
+			pg.html = true
+		}
+		if pg.contentType == "" {
+			pg.contentType = "no content type"
+		}
+		if !pg.html {
+			return nil
+		}
+		pg.data, err = io.ReadAll(io.LimitReader(body, maxListingPage+1))
+		if err != nil {
+			return err
+		}
+		if len(pg.data) > maxListingPage {
+			return fmt.Errorf("%w: the listing page is larger than %d bytes", ErrTooLarge, maxListingPage)
+		}
+		return nil
+	})
+	return pg, withAttempts(err, attempts)
 }
 
 // indexedAsset resolves an index entry's url (or path) against the index
@@ -325,6 +457,7 @@ func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bo
 		watch:        watch,
 		parent:       ctx,
 		size:         resp.ContentLength,
+		contentType:  resp.Header.Get("Content-Type"),
 		etag:         resp.Header.Get("ETag"),
 		lastModified: resp.Header.Get("Last-Modified"),
 		timeout:      w.timeout,
@@ -380,6 +513,7 @@ type remoteBody struct {
 	watch        *idle.Watch
 	parent       context.Context // the caller's
 	size         int64           // Content-Length, -1 if not announced
+	contentType  string
 	etag         string
 	lastModified string
 	timeout      time.Duration

@@ -41,7 +41,7 @@ func TestHTTPSourceConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(l, &Listing{Source: ts.URL + "/dist", Assets: []Asset{}}) {
+	if !reflect.DeepEqual(l, &Listing{Source: ts.URL + "/dist", Assets: []Asset{}, How: "no listing: " + ts.URL + "/dist answered 404 Not Found"}) {
 		t.Errorf("List() = %+v, want no assets", l)
 	}
 	testSourceConformance(t, s, []Asset{s.Asset("garage"), s.Asset("x86_64/garage")}, s.Asset("missing"), want)

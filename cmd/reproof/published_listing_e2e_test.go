@@ -1,0 +1,169 @@
+package main_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serveDir serves root on 127.0.0.1 with a real web server, nginx (with
+// autoindex on) or python3's http.server, until the test ends, and returns
+// its base URL without a trailing "/". A missing server fails the test,
+// naming its Debian package.
+func serveDir(t *testing.T, kind, root string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	tmp := t.TempDir()
+	var cmd *exec.Cmd
+	switch kind {
+	case "nginx":
+		nginx, err := exec.LookPath("nginx")
+		if err != nil {
+			if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
+				t.Fatalf("nginx is not installed; install the Debian package \"nginx\": %v", err)
+			}
+			nginx = "/usr/sbin/nginx"
+		}
+		conf := fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events {}
+http {
+	access_log %[1]s/access.log;
+	client_body_temp_path %[1]s/client_body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	types { text/html html; text/plain txt; }
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:%[2]d;
+		root %[3]s;
+		autoindex on;
+	}
+}
+`, tmp, port, root)
+		confPath := filepath.Join(tmp, "nginx.conf")
+		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(nginx, "-e", filepath.Join(tmp, "error.log"), "-p", tmp, "-c", confPath)
+	case "python":
+		python, err := exec.LookPath("python3")
+		if err != nil {
+			t.Fatalf("python3 is not installed; install the Debian package \"python3\": %v", err)
+		}
+		cmd = exec.Command(python, "-m", "http.server", "--bind", "127.0.0.1", "--directory", root, fmt.Sprint(port))
+	}
+	out, err := os.Create(filepath.Join(tmp, "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", kind, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(tmp, "error.log"))
+			output, _ := os.ReadFile(filepath.Join(tmp, "output"))
+			t.Fatalf("%s does not answer on %s: %v\n%s%s", kind, addr, err, log, output)
+		}
+	}
+}
+
+func listingSHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// TestSumsPublishedListing: `sums --published` over a plain web directory
+// reads the server's listing, so a SHA256SUMS that lies about a file in
+// it is caught (before, no request was made and the exit was 0); a
+// single-file URL is a one-file release, and an empty directory is an
+// error naming the source.
+func TestSumsPublishedListing(t *testing.T) {
+	root := t.TempDir()
+	os.Chmod(root, 0o755)
+	files := map[string]string{
+		"rel/pkg-1.0.tar.gz": "the published tarball\n",
+		"rel/notes.txt":      "release notes\n",
+		"rel/SHA256SUMS": listingSHA256("a different tarball\n") + "  pkg-1.0.tar.gz\n" +
+			listingSHA256("release notes\n") + "  notes.txt\n",
+		"empty/": "",
+	}
+	for name, data := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if strings.HasSuffix(name, "/") {
+			os.MkdirAll(p, 0o755)
+			continue
+		}
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, server := range []string{"nginx", "python"} {
+		t.Run(server, func(t *testing.T) {
+			base := serveDir(t, server, root)
+			for _, tt := range []struct {
+				name, source string
+				code         int
+				stdout       []string
+				stderr       string
+			}{
+				{"lying SHA256SUMS", base + "/rel/", 1, []string{
+					"SHA256SUMS: coreutils manifest, 2 checksums",
+					"notes.txt: OK (sha256 from SHA256SUMS:2)",
+					"pkg-1.0.tar.gz: FAILED: sha256 in SHA256SUMS:1 says " + listingSHA256("a different tarball\n") +
+						", the published file has " + listingSHA256("the published tarball\n"),
+				}, "NOT match"},
+				{"single file", base + "/rel/pkg-1.0.tar.gz", 0, []string{
+					"pkg-1.0.tar.gz: NO CHECKSUM published; sha256 " + listingSHA256("the published tarball\n"),
+				}, ""},
+				{"empty directory", base + "/empty/", 2, nil, base + "/empty/: the " + map[string]string{
+					"nginx": "nginx autoindex", "python": "Python http.server"}[server] + " page lists no files"},
+			} {
+				args := []string{"sums", "--published", tt.source, "--cache", t.TempDir()}
+				r := reproof(t, invocation{}, args...)
+				if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
+					t.Errorf("%s: reproof %q: exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", tt.name, args, r.code, tt.code, tt.stderr, r.stdout, r.stderr)
+					continue
+				}
+				for _, want := range tt.stdout {
+					if !strings.Contains(r.stdout, want) {
+						t.Errorf("%s: reproof %q: stdout lacks %q:\n%s", tt.name, args, want, r.stdout)
+					}
+				}
+				if tt.code == 2 && r.stdout != "" {
+					t.Errorf("%s: reproof %q: exit 2 with output:\n%s", tt.name, args, r.stdout)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 const (
@@ -69,15 +70,34 @@ func unwrapClearsigned(source string, data []byte) ([]byte, int, error) {
 	return body.Bytes(), first, nil
 }
 
+// gpgvTimeout bounds one gpgv run: it reads local files only, and a
+// hung one must not hold a verification forever.
+const gpgvTimeout = 2 * time.Minute
+
 // VerifySignature checks a clear-signed manifest file with gpgv against
 // the keys in keyring (a keyring file, e.g. exported with
 // `gpg --export > keys.gpg`). gpgv runs with a throwaway home directory;
 // the user's own keys are never consulted.
 func VerifySignature(ctx context.Context, manifest, keyring string) (Signature, error) {
+	return runGpgv(ctx, manifest, keyring, manifest)
+}
+
+// VerifyDetached checks a detached signature (armored or binary) of the
+// file data with gpgv against the keys in keyring, as VerifySignature
+// does for a clear-signed manifest.
+func VerifyDetached(ctx context.Context, signature, data, keyring string) (Signature, error) {
+	return runGpgv(ctx, signature, keyring, signature, data)
+}
+
+// runGpgv runs gpgv over files (a clear-signed file, or a detached
+// signature and its data) with a throwaway home directory, no network
+// (gpgv never fetches keys) and a deadline, and reads its status lines.
+// What names the signature in errors.
+func runGpgv(ctx context.Context, what, keyring string, files ...string) (Signature, error) {
 	sig := Signature{Signed: true, Checked: true}
 	gpgv, err := exec.LookPath("gpgv")
 	if err != nil {
-		return sig, fmt.Errorf("checking the signature of %q: gpgv not found (Debian package gpgv)", manifest)
+		return sig, fmt.Errorf("checking the signature of %q: gpgv not found (Debian package gpgv)", what)
 	}
 	abs, err := filepath.Abs(keyring)
 	if err != nil {
@@ -91,12 +111,19 @@ func VerifySignature(ctx context.Context, manifest, keyring string) (Signature, 
 		return sig, err
 	}
 	defer os.RemoveAll(home)
-	cmd := exec.CommandContext(ctx, gpgv, "--homedir", home, "--keyring", abs, "--status-fd", "1", manifest)
+	runCtx, cancel := context.WithTimeout(ctx, gpgvTimeout)
+	defer cancel()
+	args := append([]string{"--homedir", home, "--keyring", abs, "--status-fd", "1", "--"}, files...)
+	cmd := exec.CommandContext(runCtx, gpgv, args...)
+	cmd.Env = append(os.Environ(), "GNUPGHOME="+home, "LC_ALL=C")
 	var status, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &status, &stderr
 	runErr := cmd.Run()
 	if err := ctx.Err(); err != nil {
 		return sig, err
+	}
+	if runCtx.Err() != nil {
+		return sig, fmt.Errorf("checking the signature of %q: gpgv took longer than %s", what, gpgvTimeout)
 	}
 	good, valid := false, false
 	sc := bufio.NewScanner(&status)
@@ -125,6 +152,23 @@ func VerifySignature(ctx context.Context, manifest, keyring string) (Signature, 
 		sig.Detail = strings.TrimSpace(firstLine(stderr.String()))
 	}
 	return sig, nil
+}
+
+// isOpenPGPSignature reports whether data is an OpenPGP signature gpgv
+// can check: ASCII-armored, or a binary signature packet (tag 2, in the
+// old or the new packet format). A cosign signature (base64 text) or a
+// minisign one is not.
+func isOpenPGPSignature(data []byte) bool {
+	if bytes.HasPrefix(bytes.TrimLeft(data, "\r\n\t "), []byte(pgpSigBegin)) {
+		return true
+	}
+	if len(data) == 0 || data[0]&0x80 == 0 {
+		return false
+	}
+	if data[0]&0x40 != 0 {
+		return data[0]&0x3f == 2 // new format
+	}
+	return (data[0]>>2)&0x0f == 2 // old format
 }
 
 func firstLine(s string) string {

@@ -47,6 +47,9 @@ func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
 	if err != nil {
 		return fmt.Errorf("sums: %w", err)
 	}
+	if len(pc.Assets) == 0 && len(pc.Manifests) == 0 {
+		return noFilesError(ctx, src, pc.Source)
+	}
 	out := bufio.NewWriter(std.stdout)
 	bad := printPublishedCheck(out, pc, cfg.quiet)
 	if err := out.Flush(); err != nil {
@@ -57,6 +60,16 @@ func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
 		return &exitCodeError{code: exitDiffers}
 	}
 	return nil
+}
+
+// noFilesError is the error for a release with nothing to check: a base
+// URL without a listing page (sums has no names to ask for) or a release
+// without assets. It says how the source was listed, when it can.
+func noFilesError(ctx context.Context, src release.Source, source string) error {
+	if l, err := src.List(ctx); err == nil && l.How != "" {
+		return fmt.Errorf("sums: %s lists no files (%s); name a manifest with --checksums", source, l.How)
+	}
+	return fmt.Errorf("sums: %s lists no files", source)
 }
 
 // printPublishedCheck writes one line per manifest and per published file
@@ -71,12 +84,19 @@ func printPublishedCheck(w io.Writer, pc *release.PublishedCheck, quiet bool) in
 		switch {
 		case !m.Signature.Signed:
 		case !m.Signature.Checked:
-			sig = ", signature NOT checked (no --keyring)"
+			why := "no --keyring"
+			if d := m.Signature.Detail; d != "" && d != release.NotCheckedNoKeyring {
+				why = terminalSafe(d, false) // a cosign or minisign signature
+			}
+			sig = ", signature NOT checked (" + why + ")"
 		case m.Signature.Valid:
 			sig = fmt.Sprintf(", signature OK (%s)", terminalSafe(m.Signature.Signer, false))
 		default:
 			sig = fmt.Sprintf(", signature BAD (%s)", terminalSafe(m.Signature.Detail, false))
 			bad++
+		}
+		if len(m.SignedBy) > 0 {
+			sig += ", detached: " + terminalSafe(strings.Join(m.SignedBy, ", "), false)
 		}
 		fmt.Fprintf(w, "%s: %s manifest, %s%s\n", m.Name, m.Layout, plural(m.Checksums, "checksum", "checksums"), sig)
 	}
@@ -84,18 +104,39 @@ func printPublishedCheck(w io.Writer, pc *release.PublishedCheck, quiet bool) in
 		switch a.Status {
 		case release.StatusOK:
 			if !quiet {
-				fmt.Fprintf(w, "%s: OK (%s)\n", a.Name, describeChecksums(a.Checksums))
+				sig := ""
+				if a.Signature != nil && a.Signature.Valid {
+					sig = fmt.Sprintf(", signature OK (%s)", terminalSafe(a.Signature.Signer, false))
+				}
+				fmt.Fprintf(w, "%s: OK (%s)%s\n", a.Name, describeChecksums(a.Checksums), sig)
 			}
 		case release.StatusMismatch:
 			bad++
 			for _, c := range a.Checksums {
-				if !c.Match {
+				switch {
+				case c.Distrust != "":
+					fmt.Fprintf(w, "%s: FAILED: %s in %s is not trusted: %s\n", a.Name, c.Algorithm, where(c.Checksum), terminalSafe(c.Distrust, false))
+				case !c.Match:
 					fmt.Fprintf(w, "%s: FAILED: %s in %s says %s, the published file has %s\n",
 						a.Name, c.Algorithm, where(c.Checksum), c.Digest, c.Computed)
 				}
 			}
+			if sig := a.Signature; sig != nil && sig.Checked && !sig.Valid {
+				fmt.Fprintf(w, "%s: FAILED: signature BAD (%s)\n", a.Name, terminalSafe(sig.Detail, false))
+			}
 		case release.StatusUnlisted:
+			if a.Side != "" {
+				if !quiet {
+					fmt.Fprintf(w, "%s: %s (a side file, not an artifact), no checksum published\n", a.Name, a.Side)
+				}
+				continue
+			}
 			fmt.Fprintf(w, "%s: NO CHECKSUM published; sha256 %s\n", a.Name, a.SHA256)
+		}
+	}
+	for _, sc := range pc.Signatures {
+		if sc.Target == "" {
+			fmt.Fprintf(w, "%s: signature of %s, which the release does not publish: nothing checked\n", sc.Name, sc.Signs)
 		}
 	}
 	for _, c := range pc.Unmatched {

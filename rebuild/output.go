@@ -73,6 +73,9 @@ func writeOutput(res *Result, opts Options, srcDir, out string, log []byte) (err
 		}
 	}
 	// rename(2) replaces an empty directory; checkOutDir allowed only that.
+	if err := removeFailedLog(out); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
 	if err := os.Rename(tmp, out); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}

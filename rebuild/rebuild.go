@@ -218,9 +218,18 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 		switch {
 		case errors.As(err, &be):
 			be.LogTail = blog.Tail(20)
+			be.Log = blog.Bytes()
+			be.Explain, be.Hint = Explain(be.Log, opts.Network)
+			if WriteFailedLog(out, be.Log) == nil {
+				be.LogFile = filepath.Join(out, FailedLogFile)
+			}
 			return res, be
 		case ctx.Err() == nil && errors.Is(context.Cause(runCtx), ErrTimeout):
-			return res, fmt.Errorf("%w after %s; the build was stopped and its container removed", ErrTimeout, timeout)
+			hint := ""
+			if len(blog.Bytes()) == 0 && !opts.Network {
+				hint = "; it printed nothing: if it was waiting on the network, " + NetworkHint
+			}
+			return res, fmt.Errorf("%w after %s; the build was stopped and its container removed%s", ErrTimeout, timeout, hint)
 		}
 		return res, err
 	}
@@ -278,8 +287,9 @@ func CheckEnv(e string) error {
 	return nil
 }
 
-// checkOutDir accepts an output directory that does not exist yet, or an
-// empty one.
+// checkOutDir accepts an output directory that does not exist yet, an
+// empty one, or one holding only an earlier failed build's log (which a
+// new output replaces).
 func checkOutDir(out string) error {
 	entries, err := os.ReadDir(out)
 	switch {
@@ -287,10 +297,50 @@ func checkOutDir(out string) error {
 		return nil
 	case err != nil:
 		return fmt.Errorf("output directory %s: %w", out, err)
+	case len(entries) == 1 && entries[0].Name() == FailedLogFile && entries[0].Type().IsRegular():
+		return nil
 	case len(entries) > 0:
 		return fmt.Errorf("output directory %s is not empty; remove it or choose another --out", out)
 	}
 	return nil
+}
+
+// WriteFailedLog keeps a failed build's whole log as FailedLogFile in dir
+// (temporary file, then rename), replacing an earlier one; Rebuild does so
+// in its output directory, which it checked before the build.
+func WriteFailedLog(dir string, log []byte) error {
+	out := dir
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(out, "."+FailedLogFile+".tmp-")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(log)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(out, FailedLogFile))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// removeFailedLog clears an output directory that holds only an earlier
+// failed build's log, so that a complete output can take its place.
+func removeFailedLog(out string) error {
+	entries, err := os.ReadDir(out)
+	if err != nil || len(entries) != 1 || entries[0].Name() != FailedLogFile {
+		return nil
+	}
+	if err := os.Remove(filepath.Join(out, FailedLogFile)); err != nil {
+		return err
+	}
+	return os.Remove(out)
 }
 
 // SelectRuntime returns the runtime called name and its version; "auto" (or

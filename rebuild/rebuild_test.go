@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -253,16 +254,40 @@ func TestRebuildFailures(t *testing.T) {
 	}
 	for _, runtime := range runtimes {
 		t.Run(runtime, func(t *testing.T) {
-			// A failing build: exit status and the log's tail, nothing written.
+			// A failing build: exit status, the log's tail and the lines
+			// that explain it; the whole log kept in the output
+			// directory, alone, and replaced by a later output.
 			opts := e.options(t, runtime)
-			opts.Command, opts.Shell = []string{"echo compiling; echo 'error: no rule to make target' >&2; exit 3"}, true
+			opts.Command, opts.Shell = []string{"echo compiling; echo 'error: no rule to make target' >&2; seq 1 50; exit 3"}, true
 			_, err := Rebuild(ctx, opts)
 			var be *BuildError
-			if !errors.As(err, &be) || be.ExitCode != 3 || !strings.Contains(be.LogTail, "no rule to make target") {
+			if !errors.As(err, &be) || be.ExitCode != 3 || !strings.Contains(be.LogTail, "50") ||
+				!slices.Contains(be.Explain, "error: no rule to make target") || be.Hint != "" {
 				t.Errorf("failing build: %v (%+v)", err, be)
 			}
-			if _, err := os.Stat(opts.OutDir); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("failing build left an output directory")
+			if entries, _ := os.ReadDir(opts.OutDir); len(entries) != 1 || entries[0].Name() != FailedLogFile {
+				t.Errorf("failing build left %v in its output directory, want only %s", entries, FailedLogFile)
+			}
+			if log, _ := os.ReadFile(filepath.Join(opts.OutDir, FailedLogFile)); !strings.Contains(string(log), "compiling") {
+				t.Errorf("%s holds %q, want the whole log", FailedLogFile, log)
+			}
+			e.checkClean(t)
+
+			// The same output directory takes a later build's output.
+			again := opts
+			again.Command, again.Shell = e.options(t, runtime).Command, false
+			if _, err := Rebuild(ctx, again); err != nil {
+				t.Errorf("rebuild into a failed build's output directory: %v", err)
+			} else if _, err := os.Stat(filepath.Join(opts.OutDir, FailedLogFile)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the failed build's log survived a complete output")
+			}
+			e.checkClean(t)
+
+			// A build reaching for the network it runs without gets a hint.
+			opts = e.options(t, runtime)
+			opts.Command, opts.Shell = []string{"busybox wget -q -O- http://deb.debian.org/ 2>&1; exit 1"}, true
+			if _, err := Rebuild(ctx, opts); !errors.As(err, &be) || be.Hint != NetworkHint {
+				t.Errorf("offline build: %v (explain %q, hint %q)", err, be.Explain, be.Hint)
 			}
 			e.checkClean(t)
 

@@ -74,6 +74,16 @@ type BuildError struct {
 	ExitCode int    // the command's exit status; -1 if a signal killed it
 	Signal   string // the signal that killed it, if one did
 	LogTail  string // the last lines of the build log
+	// Explain are the lines of the log that usually say why a build
+	// failed (errors, failed commands, unreachable hosts); Hint says what
+	// to do when the build reached for the network it runs without.
+	Explain []string
+	Hint    string
+	// LogFile is where the whole kept log was written (FailedLogFile in
+	// the output directory), "" if it could not be.
+	LogFile string
+	// Log is the whole kept log.
+	Log []byte
 }
 
 func (e *BuildError) Error() string {

@@ -70,6 +70,11 @@ type Verification struct {
 	// build-failed); BuildLogTail the end of a failed build's log.
 	Error        string `json:"error,omitempty"`
 	BuildLogTail string `json:"build_log_tail,omitempty"`
+	// BuildExplain are the lines of a failed build's log that usually say
+	// why (errors, failed commands, unreachable hosts); BuildLogFile is
+	// where the whole log was kept, when an output directory was given.
+	BuildExplain []string `json:"build_explain,omitempty"`
+	BuildLogFile string   `json:"build_log_file,omitempty"`
 }
 
 // SourceInfo is the source that was rebuilt.

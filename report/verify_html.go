@@ -46,6 +46,8 @@ type verifyPage struct {
 	Error, ErrorTitle                                  string
 	Log                                                []string
 	LogSummary                                         string
+	Explain                                            []string
+	LogFile                                            string
 	Inputs                                             []verifyRow
 	Published                                          []verifyRow
 	Manifests                                          []verifyManifest
@@ -122,6 +124,10 @@ func verifyPageOf(v *Verification) verifyPage {
 		page.Log = append(page.Log, visible(l, true))
 	}
 	page.LogSummary = "Build log (last " + plural(len(page.Log), "line", "lines") + ")"
+	for _, l := range v.BuildExplain {
+		page.Explain = append(page.Explain, visible(l, true))
+	}
+	page.LogFile = text(v.BuildLogFile)
 	page.ErrorTitle = "Error"
 	if v.Verdict == VerdictBuildFailed {
 		page.ErrorTitle = "Build failed"

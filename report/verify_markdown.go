@@ -101,6 +101,17 @@ func VerifyMarkdown(w io.Writer, v *Verification) error {
 	if errorNotInReason(v) {
 		p("\n### Error\n\n%s\n", mdText(v.Error))
 	}
+	if len(v.BuildExplain) > 0 {
+		p("\n### Why the build failed\n\n")
+		lines := make([]string, len(v.BuildExplain))
+		for i, l := range v.BuildExplain {
+			lines[i] = visible(l, true)
+		}
+		mdFenced(bw, "text", strings.Join(lines, "\n"))
+	}
+	if v.BuildLogFile != "" {
+		p("\nThe whole build log: %s\n", mdText(v.BuildLogFile))
+	}
 	if lines := diffLines(v.BuildLogTail); len(lines) > 0 {
 		p("\n### Build log (last %s)\n\n", plural(len(lines), "line", "lines"))
 		for i, l := range lines {

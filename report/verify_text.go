@@ -82,6 +82,16 @@ func VerifyText(w io.Writer, v *Verification, opts TextOptions) error {
 		t.blank()
 		t.line(t.paint(ansiBold+verdictANSI(v.Verdict), "Error") + ": " + visible(v.Error, false))
 	}
+	if len(v.BuildExplain) > 0 {
+		t.blank()
+		t.line(t.paint(ansiBold, "Why the build failed") + " (the lines of its log that say so)")
+		for _, l := range v.BuildExplain {
+			t.line("  | " + visible(l, true))
+		}
+	}
+	if v.BuildLogFile != "" {
+		t.line("The whole build log: " + visible(v.BuildLogFile, false))
+	}
 	if lines := diffLines(v.BuildLogTail); len(lines) > 0 {
 		t.blank()
 		t.line(t.paint(ansiBold, "Build log") + " (last " + plural(len(lines), "line", "lines") + ")")

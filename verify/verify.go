@@ -127,6 +127,14 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 			v.Reason = "the build failed, so nothing was compared: " + v.Error
 			if be != nil {
 				v.BuildLogTail = be.LogTail
+				v.BuildExplain = be.Explain
+				if be.Hint != "" {
+					v.Warnings = append(v.Warnings, "the build reached for the network: "+be.Hint)
+				}
+				// Keep the whole log where the user asked for output.
+				if opts.RebuiltDir != "" && rebuild.WriteFailedLog(opts.RebuiltDir, be.Log) == nil {
+					v.BuildLogFile = filepath.Join(opts.RebuiltDir, rebuild.FailedLogFile)
+				}
 			}
 			v.Timestamp = opts.Now().UTC().Format(time.RFC3339)
 			return v, nil
@@ -310,6 +318,8 @@ func checkRebuiltDir(dir string) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist), err == nil && len(entries) == 0:
 		return nil
+	case err == nil && len(entries) == 1 && entries[0].Name() == rebuild.FailedLogFile:
+		return nil // an earlier failed build's log: the new output replaces it
 	case err != nil:
 		return fmt.Errorf("output directory %s: %w", dir, err)
 	}

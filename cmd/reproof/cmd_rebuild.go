@@ -164,10 +164,22 @@ func rebuildError(err error) error {
 	switch {
 	case errors.As(err, &be):
 		msg := "build failed: " + be.Error()
+		quote := func(text string) string {
+			var b strings.Builder
+			(&buildOutput{w: &b, prefix: "  | "}).Write([]byte(text)) //nolint:errcheck // a Builder
+			return strings.TrimSuffix(b.String(), "\n")
+		}
+		if len(be.Explain) > 0 {
+			msg += "; the lines of its log that say why:\n" + quote(strings.Join(be.Explain, "\n")+"\n")
+		}
 		if be.LogTail != "" {
-			var tail strings.Builder
-			(&buildOutput{w: &tail, prefix: "  | "}).Write([]byte(be.LogTail)) //nolint:errcheck // a Builder
-			msg += "; the end of its log:\n" + strings.TrimSuffix(tail.String(), "\n")
+			msg += "\nthe end of its log:\n" + quote(be.LogTail)
+		}
+		if be.LogFile != "" {
+			msg += "\nthe whole log: " + be.LogFile
+		}
+		if be.Hint != "" {
+			return &exitCodeError{code: exitBuildFailed, msg: msg + "\nhint: " + be.Hint}
 		}
 		return &exitCodeError{code: exitBuildFailed, msg: msg}
 	case errors.Is(err, rebuild.ErrNoArtifacts):

@@ -87,7 +87,8 @@ artifacts = ["dist/*"]
 		want []string
 	}{
 		{"failing build", []string{"--command", "echo compiling; echo 'hello.c:1: error' >&2; exit 7", "--out", "x1"}, 4,
-			[]string{"reproof: build failed: the build command exited with status 7; the end of its log:", "  | hello.c:1: error"}},
+			[]string{"reproof: build failed: the build command exited with status 7; the lines of its log that say why:", "  | hello.c:1: error",
+				"the end of its log:", "the whole log: "}},
 		{"no artifact", []string{"--command", "true", "--out", "x2"}, 4,
 			[]string{`build failed: the build produced no artifact matching "dist/*"`}},
 		{"unpinned image", []string{"--image", set.Toolchain.Tagged, "--out", "x3"}, 2,
@@ -109,8 +110,14 @@ artifacts = ["dist/*"]
 				t.Errorf("%s: stderr lacks %q:\n%s", c.name, w, r.stderr)
 			}
 		}
-		if c.name != "output not empty" {
-			if _, err := os.Stat(filepath.Join(dir, c.args[len(c.args)-1])); err == nil && c.code != 0 {
+		switch out := filepath.Join(dir, c.args[len(c.args)-1]); c.name {
+		case "output not empty":
+		case "failing build": // the whole log is kept there, alone
+			if entries, _ := os.ReadDir(out); len(entries) != 1 || entries[0].Name() != "build-failed.log" {
+				t.Errorf("%s: left %v in the output directory, want only build-failed.log", c.name, entries)
+			}
+		default:
+			if _, err := os.Stat(out); err == nil && c.code != 0 {
 				t.Errorf("%s: left an output directory", c.name)
 			}
 		}

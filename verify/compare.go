@@ -55,6 +55,11 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		return nil, nil, err
 	}
 	warnings = append(warnings, warns...)
+	for _, m := range pub.check.Manifests {
+		if m.Signature.Signed && !m.Signature.Checked {
+			warnings = append(warnings, fmt.Sprintf("%s is signed, but its signature was not checked (give --keyring): %s", m.Name, m.Signature.Detail))
+		}
+	}
 
 	usedPub := map[string]bool{}
 	for _, r := range rebuilt {
@@ -91,7 +96,7 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		pf := pub.files[pubName]
 		a := report.Artifact{Name: pubName, Rebuilt: rd, Published: publishedDigest(pf)}
 		a.Checksums = append(checksumsOf(pf.check), memberSums[pubName]...)
-		warnings = append(warnings, unvouched(&a)...)
+		warnings = append(warnings, unvouched(&a, pf.check.Signature)...)
 		if skip, skipped := c.spec.SkipFor(pubName); skipped {
 			a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
 			out = append(out, a)
@@ -105,6 +110,7 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 			a.Status, a.Detail = report.StatusError, oneLine(err.Error())
 		}
 		markChecksumMismatch(&a)
+		markBadSignature(&a, pf.check.Signature)
 		out = append(out, a)
 	}
 	for _, name := range pub.names {
@@ -114,23 +120,38 @@ func (c *comparer) artifacts(rebuilt []rebuild.Artifact, rebuiltDir string, pub 
 		pf := pub.files[name]
 		a := report.Artifact{Name: name, Published: publishedDigest(pf)}
 		a.Checksums = append(checksumsOf(pf.check), memberSums[name]...)
-		warnings = append(warnings, unvouched(&a)...)
+		warnings = append(warnings, unvouched(&a, pf.check.Signature)...)
 		if skip, skipped := c.spec.SkipFor(name); skipped {
 			a.Status, a.Detail = report.StatusSkipped, "declared not reproducible: "+skip.Reason
 		} else {
 			a.Status, a.Detail = report.StatusMissing, "published, not rebuilt"
 		}
 		markChecksumMismatch(&a)
+		markBadSignature(&a, pf.check.Signature)
 		out = append(out, a)
 	}
 	return out, warnings, nil
 }
 
+// markBadSignature turns the artifact into a checksum-mismatch when its own
+// detached signature (NAME.asc, NAME.sig) was checked against the keyring
+// and refused: the release does not vouch for these bytes.
+func markBadSignature(a *report.Artifact, sig *release.Signature) {
+	if sig == nil || !sig.Checked || sig.Valid {
+		return
+	}
+	what := "its detached signature was refused: " + sig.Detail
+	if a.Status != "" && a.Status != report.StatusChecksumMismatch {
+		what += fmt.Sprintf(" (rebuilt vs published: %s)", a.Status)
+	}
+	a.Status, a.Detail = report.StatusChecksumMismatch, what
+}
+
 // unvouched marks a published artifact no published checksum (of it or
 // of its members) covers, and returns the warning that says so: its digest
 // was computed here, and nothing the release publishes vouches for it.
-func unvouched(a *report.Artifact) []string {
-	if len(a.Checksums) > 0 {
+func unvouched(a *report.Artifact, sig *release.Signature) []string {
+	if len(a.Checksums) > 0 || (sig != nil && sig.Valid) {
 		return nil
 	}
 	a.Unvouched = true

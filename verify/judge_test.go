@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,5 +189,87 @@ func TestJudgeExtra(t *testing.T) {
 		if a.Unvouched != (a.Name == "app.tar.gz") {
 			t.Errorf("Judge: %s unvouched = %v", a.Name, a.Unvouched)
 		}
+	}
+}
+
+// gpgEnv makes a throwaway GnuPG home with one ed25519 key and returns a
+// function that runs gpg in it, and the exported public keyring.
+func gpgEnv(t *testing.T, uid string) (gpg func(args ...string), keyring string) {
+	t.Helper()
+	if _, err := exec.LookPath("gpg"); err != nil {
+		t.Fatalf("gpg is needed: %v", err)
+	}
+	home := t.TempDir()
+	gpg = func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("gpg", append([]string{"--batch", "--quiet", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", ""}, args...)...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gpg %q: %v\n%s", args, err, b)
+		}
+	}
+	t.Cleanup(func() { exec.Command("gpgconf", "--homedir", home, "--kill", "all").Run() }) //nolint:errcheck // best effort
+	gpg("--quick-gen-key", uid, "ed25519", "sign", "never")
+	keyring = filepath.Join(t.TempDir(), "keyring.gpg")
+	gpg("--output", keyring, "--export", uid)
+	return gpg, keyring
+}
+
+// TestJudgeDetachedSignatures: a release whose SHA256SUMS carries a
+// detached signature is trusted only when gpgv accepts it with the
+// keyring given; a manifest edited after signing, or signed by a key not
+// in the keyring, fails the verification, and without a keyring the
+// report says the signature was not checked.
+func TestJudgeDetachedSignatures(t *testing.T) {
+	gpg, keyring := gpgEnv(t, "release@example.org")
+	otherGPG, _ := gpgEnv(t, "intruder@example.org")
+	rebuilt := t.TempDir()
+	packJudge(t, rebuilt, "", sortedPack)
+	sum := sha256File(t, filepath.Join(rebuilt, "app.tar.gz"))
+	release := func(manifest string, sign func(args ...string)) string {
+		dir := t.TempDir()
+		packJudge(t, dir, "", sortedPack)
+		if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sign("--armor", "--output", filepath.Join(dir, "SHA256SUMS.asc"), "--detach-sign", filepath.Join(dir, "SHA256SUMS"))
+		return dir
+	}
+	good := sum + "  app.tar.gz\n"
+	edited := func() string { // signed, then edited
+		dir := release(good, gpg)
+		if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(good+strings.Repeat("0", 64)+"  other.tar.gz\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}()
+	for _, tt := range []struct {
+		name, dir, keyring string
+		verdict            report.Verdict
+		warning            string
+	}{
+		{"signed, keyring given", release(good, gpg), keyring, report.VerdictReproducible, ""},
+		{"signed, no keyring", release(good, gpg), "", report.VerdictReproducible, "SHA256SUMS is signed, but its signature was not checked"},
+		{"edited after signing", edited, keyring, report.VerdictNotReproducible, ""},
+		{"signed by a key not in the keyring", release(good, otherGPG), keyring, report.VerdictNotReproducible, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := spec.Default()
+			s.Published.Source, s.Published.Keyring = tt.dir, tt.keyring
+			v, err := Judge(context.Background(), Options{Spec: s, CacheDir: t.TempDir(), TempDir: t.TempDir()}, rebuilt, 1700000000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Verdict != tt.verdict {
+				t.Errorf("Judge = %s (%s), want %s; artifacts %+v", v.Verdict, v.Reason, tt.verdict, v.Artifacts)
+			}
+			if tt.warning != "" && !slices.ContainsFunc(v.Warnings, func(w string) bool { return strings.HasPrefix(w, tt.warning) }) {
+				t.Errorf("Judge: warnings %q, want one starting %q", v.Warnings, tt.warning)
+			}
+			for _, a := range v.Artifacts {
+				if a.Name == "SHA256SUMS.asc" || a.Name == "SHA256SUMS" {
+					t.Errorf("Judge: %s taken for an artifact (%s)", a.Name, a.Status)
+				}
+			}
+		})
 	}
 }

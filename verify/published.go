@@ -8,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/reproof/reproof/release"
 	"github.com/reproof/reproof/report"
@@ -60,7 +59,9 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 		return nil, err
 	}
 	// CheckPublished fetched and hashed every file; its manifests (and
-	// anything named like one, or a signature) are evidence, not artifacts.
+	// anything named like one) and side files (signatures, certificates,
+	// SBOMs, attestations: release.SideFilePatterns) are evidence, not
+	// artifacts.
 	isManifest := map[string]bool{}
 	for _, m := range pc.Manifests {
 		isManifest[m.Name] = true
@@ -70,7 +71,7 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 		p.byName = ns
 	}
 	for _, a := range pc.Assets {
-		if isManifest[a.Name] || release.IsManifestName(a.Name) || isSignature(a.Name) {
+		if isManifest[a.Name] || release.IsManifestName(a.Name) || a.Side != "" {
 			continue
 		}
 		p.files[a.Name] = publishedFile{check: a, path: a.Path}
@@ -78,17 +79,6 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 	}
 	sort.Strings(p.names)
 	return p, nil
-}
-
-// isSignature: detached signatures are evidence about files, not files to
-// rebuild.
-func isSignature(name string) bool {
-	for _, ext := range []string{".asc", ".sig", ".minisig", ".sigstore", ".pem", ".intoto.jsonl"} {
-		if strings.HasSuffix(strings.ToLower(name), ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // fetchNamed fetches, from a source without a listing, the published file

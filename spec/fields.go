@@ -283,7 +283,7 @@ var fields = []field{
 	},
 	{
 		key: "published.keyring", flag: "keyring", kind: kindString,
-		usage: "verify PGP clear-signed manifests with the keyring `FILE`",
+		usage: "verify PGP signatures of manifests and files (clear-signed, or detached .asc/.sig/.gpg) with the keyring `FILE`",
 		set: func(s *Spec, v value, base string) error {
 			if err := checkPath(v.str); err != nil {
 				return err

@@ -135,7 +135,8 @@ type Published struct {
 	// "body" is the release's Markdown description. Empty: every manifest,
 	// sidecar and body checksum block the release has.
 	Checksums []string
-	// Keyring is a PGP keyring file for clear-signed manifests; "" for none.
+	// Keyring is a PGP keyring file for signed manifests and files
+	// (clear-signed, or detached .asc/.sig/.gpg); "" for none.
 	Keyring string
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,8 +39,9 @@ hashed in parallel, each read once; the output keeps the order given.
 and binary lines (SHA256SUMS, SHA512SUMS, checksums.txt), BSD tagged lines
 ("SHA256 (name) = hex"), bare-hex sidecars (name.sha256, with or without a
 name or a final newline), checksum lines in the fenced blocks of a Markdown
-release body (grouped under headings), and PGP clear-signed manifests
-(checked with gpgv when --keyring is given). The algorithm comes from the
+release body (grouped under headings), and PGP clear-signed manifests or
+manifests with a detached signature beside them (MANIFEST.asc, .sig, .gpg),
+checked with gpgv when --keyring is given. The algorithm comes from the
 tag or the digest length. A malformed line is an error naming the file and
 the line; a name listed twice with two digests is an error.
 
@@ -71,7 +73,7 @@ func runSums(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.algo, "algo", "sha256", "digest algorithm: sha256, sha512 (also sha384, sha224, sha1, md5)")
 	fs.BoolVar(&cfg.bsd, "bsd", false, "write BSD tagged lines: SHA256 (name) = hex")
 	fs.StringVarP(&cfg.check, "check", "c", "", "check the files listed in `MANIFEST`")
-	fs.StringVar(&cfg.keyring, "keyring", "", "check a clear-signed manifest's signature against the keys in `FILE` (gpgv)")
+	fs.StringVar(&cfg.keyring, "keyring", "", "check manifests' signatures (clear-signed, or detached MANIFEST.asc/.sig/.gpg) against the keys in `FILE` (gpgv)")
 	fs.StringVar(&cfg.dir, "dir", ".", "with --check, find the listed files under `DIR`")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "with --check, print only the files that fail")
 	fs.IntVar(&cfg.workers, "jobs", 0, "files hashed at once (default: the number of CPUs)")
@@ -80,6 +82,7 @@ func runSums(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.published.cacheDir, "cache", "", "download cache `DIR` (default: the user cache directory/reproof)")
 	fs.StringVar(&cfg.published.githubAPI, "github-api", "", "GitHub API base `URL` (default https://api.github.com)")
 	fs.StringVar(&cfg.published.gitlabAPI, "gitlab-api", "", "GitLab API base `URL` (default https://gitlab.com/api/v4)")
+	fs.StringVar(&cfg.published.npmRegistry, "npm-registry", "", "npm registry `URL` (default $npm_config_registry, else "+release.DefaultNPMRegistry+")")
 	fs.Int64Var(&cfg.published.maxDownload, "max-download", release.DefaultMaxSize, "with --published, refuse published files larger than `N` bytes")
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { sumsUsage(w, fs) }); done || err != nil {
 		return err
@@ -210,9 +213,26 @@ func checkSums(ctx context.Context, cfg sumsConfig, std streams) error {
 				bad++
 			}
 		}
+	} else if sigFile := detachedSignature(cfg.check); sigFile != "" {
+		switch {
+		case cfg.keyring == "":
+			fmt.Fprintf(out, "%s: signature NOT checked (no --keyring; detached: %s)\n", cfg.check, sigFile)
+		default:
+			sig, err := release.VerifyDetached(ctx, sigFile, cfg.check, cfg.keyring)
+			if err != nil {
+				return fmt.Errorf("sums: %w", err)
+			}
+			m.Signature = sig
+			if sig.Valid {
+				fmt.Fprintf(out, "%s: signature OK (%s; detached: %s)\n", cfg.check, terminalSafe(sig.Signer, false), sigFile)
+			} else {
+				fmt.Fprintf(out, "%s: signature BAD (%s; detached: %s)\n", cfg.check, sig.Detail, sigFile)
+				bad++
+			}
+		}
 	} else if cfg.keyring != "" {
-		return &usageError{msg: fmt.Sprintf("sums: --keyring given, but %q is not clear-signed", cfg.check),
-			hint: "drop --keyring, or check the detached signature with gpgv yourself"}
+		return &usageError{msg: fmt.Sprintf("sums: --keyring given, but %q is not clear-signed and has no detached signature beside it (.asc, .sig, .gpg)", cfg.check),
+			hint: "drop --keyring, or put the signature next to the manifest"}
 	}
 	// Hash each distinct (file, algorithm) once, in parallel.
 	type job struct {
@@ -294,4 +314,24 @@ func dedupe(paths []string) []string {
 		}
 	}
 	return out
+}
+
+// detachedSignature returns the detached signature beside a manifest
+// (MANIFEST.asc, .sig or .gpg, the first that exists and is not a
+// clear-signed copy of a manifest, which carries its own text), or "".
+func detachedSignature(manifest string) string {
+	for _, ext := range []string{".asc", ".sig", ".gpg"} {
+		f, err := os.Open(manifest + ext)
+		if err != nil {
+			continue
+		}
+		head := make([]byte, 64)
+		n, _ := io.ReadFull(f, head)
+		fi, err := f.Stat()
+		f.Close()
+		if err == nil && fi.Mode().IsRegular() && !bytes.Contains(head[:n], []byte("BEGIN PGP SIGNED MESSAGE")) {
+			return manifest + ext
+		}
+	}
+	return ""
 }

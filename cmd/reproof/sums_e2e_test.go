@@ -432,8 +432,32 @@ sed "s/^$x /$a /" SHA256SUMS.asc >tampered.asc
 
 	t.Run("--keyring on an unsigned manifest", func(t *testing.T) {
 		r := reproof(t, invocation{dir: dir}, "sums", "--check", "SHA256SUMS", "--keyring", keyring)
-		checkFailedCleanly(t, r, `--keyring given, but "SHA256SUMS" is not clear-signed`, nil)
+		checkFailedCleanly(t, r, `--keyring given, but "SHA256SUMS" is not clear-signed and has no detached signature beside it`, nil)
 	})
+	// A detached signature beside the manifest (Bitcoin Core's form).
+	detached := t.TempDir()
+	e2eShell(t, detached, []string{"GNUPGHOME=" + home, "SRC=" + dir}, `cp "$SRC/app-1.0.tar.gz" "$SRC/-x" "$SRC/SHA256SUMS" . &&
+gpg --batch --yes --pinentry-mode loopback --passphrase '' --armor --detach-sign --output SHA256SUMS.asc SHA256SUMS 2>/dev/null`)
+	for _, tc := range []struct {
+		name, keyring string
+		code          int
+		first         string
+	}{
+		{"detached, the signer's keyring", keyring, 0, "SHA256SUMS: signature OK (" + signerUID + "; detached: SHA256SUMS.asc)\n"},
+		{"detached, another key's keyring", otherKeyring, 1, "SHA256SUMS: signature BAD (NO_PUBKEY "},
+		{"detached, no keyring", "", 0, "SHA256SUMS: signature NOT checked (no --keyring; detached: SHA256SUMS.asc)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"sums", "--check", "SHA256SUMS"}
+			if tc.keyring != "" {
+				args = append(args, "--keyring", tc.keyring)
+			}
+			r := reproof(t, invocation{dir: detached}, args...)
+			if r.code != tc.code || !strings.HasPrefix(r.stdout, tc.first) || !strings.HasSuffix(r.stdout, oks) {
+				t.Errorf("reproof %q = exit %d, stdout %q; want %d, starting %q, then every file OK", args, r.code, r.stdout, tc.code, tc.first)
+			}
+		})
+	}
 	t.Run("a keyring that does not exist", func(t *testing.T) {
 		r := reproof(t, invocation{dir: dir}, "sums", "--check", "SHA256SUMS.asc", "--keyring", "no-such-keys.gpg")
 		checkFailedCleanly(t, r, "keyring", nil)

@@ -63,6 +63,9 @@ type Source interface {
 type SourceOptions struct {
 	GitHubAPI string // default "https://api.github.com"
 	GitLabAPI string // default "https://gitlab.com/api/v4"
+	// NPMRegistry is the registry of npm: sources; default: the
+	// environment's npm_config_registry, else DefaultNPMRegistry.
+	NPMRegistry string
 	// Getenv reads GITHUB_TOKEN and GITLAB_TOKEN; nil means os.Getenv.
 	Getenv func(string) string
 	// HTTP is the client requests go through; nil means a plain client.

@@ -30,6 +30,7 @@ type verifyConfig struct {
 	attestation string
 	githubAPI   string
 	gitlabAPI   string
+	npmRegistry string
 	tmpdir      string
 	caps        compare.Options
 	maxDownload int64
@@ -95,6 +96,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.attestation, "attestation", "", "write in-toto SLSA verification summaries to `FILE`")
 	fs.StringVar(&cfg.githubAPI, "github-api", release.DefaultGitHubAPI, "GitHub API base `URL` for github: sources")
 	fs.StringVar(&cfg.gitlabAPI, "gitlab-api", release.DefaultGitLabAPI, "GitLab API base `URL` for gitlab: sources")
+	fs.StringVar(&cfg.npmRegistry, "npm-registry", "", "npm registry `URL` for npm: sources (default $npm_config_registry, else "+release.DefaultNPMRegistry+")")
 	fs.StringVar(&cfg.tmpdir, "tmpdir", "", "directory for work files (default $TMPDIR)")
 	addCapFlags(fs, &cfg.caps)
 	fs.Int64Var(&cfg.maxDownload, "max-download", release.DefaultMaxSize, "refuse published files larger than `N` bytes")
@@ -123,7 +125,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 		Rebuild:    ro,
 		RebuiltDir: s.Build.Out,
 		Release: release.SourceOptions{
-			GitHubAPI: cfg.githubAPI, GitLabAPI: cfg.gitlabAPI, Getenv: std.getenv,
+			GitHubAPI: cfg.githubAPI, GitLabAPI: cfg.gitlabAPI, NPMRegistry: cfg.npmRegistry, Getenv: std.getenv,
 			Progress: progressWriter(std), MaxSize: cfg.maxDownload,
 		},
 		TempDir:  cfg.tmpdir,

@@ -19,13 +19,14 @@ type publishedConfig struct {
 	cacheDir    string
 	githubAPI   string
 	gitlabAPI   string
+	npmRegistry string
 	maxDownload int64
 }
 
 // checkPublished downloads a published release and checks every file
 // against the checksums the release itself publishes.
 func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
-	opts := release.SourceOptions{GitHubAPI: cfg.published.githubAPI, GitLabAPI: cfg.published.gitlabAPI, Getenv: std.getenv,
+	opts := release.SourceOptions{GitHubAPI: cfg.published.githubAPI, GitLabAPI: cfg.published.gitlabAPI, NPMRegistry: cfg.published.npmRegistry, Getenv: std.getenv,
 		MaxSize: cfg.published.maxDownload}
 	if isTerminal(std.stderr) {
 		opts.Progress = std.stderr

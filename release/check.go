@@ -228,7 +228,7 @@ func CheckPublished(ctx context.Context, src Source, f *Fetcher, opts CheckOptio
 				addManifest(m, listing.BodyName)
 				continue
 			}
-			a, ok := byName[name]
+			a, ok := ManifestAsset(src, byName, name)
 			if err := load(name, a, ok); err != nil {
 				return nil, err
 			}

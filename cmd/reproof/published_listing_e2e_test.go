@@ -14,7 +14,8 @@ import (
 )
 
 // serveDir serves root on 127.0.0.1 with a real web server, nginx (with
-// autoindex on) or python3's http.server, until the test ends, and returns
+// autoindex on; "nginx-noindex": off) or python3's http.server, until the
+// test ends, and returns
 // its base URL without a trailing "/". A missing server fails the test,
 // naming its Debian package.
 func serveDir(t *testing.T, kind, root string) string {
@@ -28,7 +29,7 @@ func serveDir(t *testing.T, kind, root string) string {
 	tmp := t.TempDir()
 	var cmd *exec.Cmd
 	switch kind {
-	case "nginx":
+	case "nginx", "nginx-noindex":
 		nginx, err := exec.LookPath("nginx")
 		if err != nil {
 			if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
@@ -53,10 +54,10 @@ http {
 	server {
 		listen 127.0.0.1:%[2]d;
 		root %[3]s;
-		autoindex on;
+		autoindex %[4]s;
 	}
 }
-`, tmp, port, root)
+`, tmp, port, root, map[bool]string{true: "on", false: "off"}[kind == "nginx"])
 		confPath := filepath.Join(tmp, "nginx.conf")
 		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
@@ -165,5 +166,42 @@ func TestSumsPublishedListing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSumsPublishedNoListing: a base URL without a listing page (nginx
+// with autoindex off answers 403, a missing directory 404) gives `sums`
+// nothing to check: an error naming the source and saying why, not exit
+// 0. A manifest named with --checksums is fetched from the source, not
+// opened as a local file.
+func TestSumsPublishedNoListing(t *testing.T) {
+	root := t.TempDir()
+	os.Chmod(root, 0o755)
+	os.MkdirAll(filepath.Join(root, "rel"), 0o755)
+	os.WriteFile(filepath.Join(root, "rel", "pkg.tgz"), []byte("the tarball\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "rel", "SHA256SUMS"), []byte(listingSHA256("another tarball\n")+"  pkg.tgz\n"), 0o644)
+	base := serveDir(t, "nginx-noindex", root)
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"forbidden directory", []string{base + "/rel/"}, 2, "",
+			"sums: " + base + "/rel/ lists no files (no listing: " + base + "/rel/ answered 403 Forbidden)"},
+		{"missing directory", []string{base + "/missing/"}, 2, "",
+			"sums: " + base + "/missing/ lists no files (no listing: " + base + "/missing/ answered 404 Not Found)"},
+		{"named manifest", []string{base + "/rel/", "--checksums", "SHA256SUMS"}, 0,
+			"SHA256SUMS: coreutils manifest, 1 checksum\npkg.tgz: listed in SHA256SUMS:1, not a published file", ""},
+	} {
+		args := append([]string{"sums", "--cache", t.TempDir(), "--published"}, tt.args...)
+		// A local file of the manifest's name must not be read instead.
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte("not a checksum file\n"), 0o644)
+		r := reproof(t, invocation{dir: dir}, args...)
+		if r.code != tt.code || !strings.Contains(r.stdout, tt.stdout) || !strings.Contains(r.stderr, tt.stderr) {
+			t.Errorf("%s: reproof %q: exit %d, want %d\nstdout:\n%s\nwant %q\nstderr:\n%s\nwant %q", tt.name, args, r.code, tt.code, r.stdout, tt.stdout, r.stderr, tt.stderr)
+		}
 	}
 }

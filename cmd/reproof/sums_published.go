@@ -48,6 +48,9 @@ func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
 	if err != nil {
 		return fmt.Errorf("sums: %w", err)
 	}
+	if len(pc.Assets) == 0 && len(pc.Manifests) == 0 {
+		return noFilesError(ctx, src, pc.Source)
+	}
 	out := bufio.NewWriter(std.stdout)
 	bad := printPublishedCheck(out, pc, cfg.quiet)
 	if err := out.Flush(); err != nil {
@@ -58,6 +61,16 @@ func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
 		return &exitCodeError{code: exitDiffers}
 	}
 	return nil
+}
+
+// noFilesError is the error for a release with nothing to check: a base
+// URL without a listing page (sums has no names to ask for) or a release
+// without assets. It says how the source was listed, when it can.
+func noFilesError(ctx context.Context, src release.Source, source string) error {
+	if l, err := src.List(ctx); err == nil && l.How != "" {
+		return fmt.Errorf("sums: %s lists no files (%s); name a manifest with --checksums", source, l.How)
+	}
+	return fmt.Errorf("sums: %s lists no files", source)
 }
 
 // printPublishedCheck writes one line per manifest and per published file

@@ -34,6 +34,8 @@ const maxPackument = 64 << 20
 // The metadata is read from the version document REGISTRY/NAME/VERSION,
 // small and served by the public registry; a registry that answers 404
 // for it is asked for the whole packument REGISTRY/NAME (up to 64 MiB).
+// The abbreviated packument (Accept: application/vnd.npm.install-v1+json)
+// is never used: it carries neither gitHead nor repository.
 // Scoped names are escaped as npm escapes them: "@scope%2fname".
 //
 // A token (NPM_TOKEN, else npm_config__authToken) is sent as a bearer

@@ -6,7 +6,10 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -326,5 +329,24 @@ func TestNPMSourceContext(t *testing.T) {
 	}
 	if _, err := src.List(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("List(canceled) = %v, want context.Canceled", err)
+	}
+}
+
+func TestNPMSourcePackumentCap(t *testing.T) {
+	// A registry without version documents whose packument is announced
+	// larger than the cap: refused before a byte of it is read.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Header().Set("Content-Length", strconv.Itoa(maxPackument+1))
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	spec := "npm:big@1.0.0"
+	_, pc, err := checkNPM(t, spec, npmOpts(srv.URL, nil))
+	if !errors.Is(err, ErrTooLarge) || !strings.HasPrefix(err.Error(), "listing "+spec+": ") {
+		t.Fatalf("CheckPublished(%q) = %+v, %v, want ErrTooLarge naming the source", spec, pc, err)
 	}
 }

@@ -298,9 +298,9 @@ func lockTarballName(key string, p lockPackage) (string, error) {
 			}
 		}
 	}
-	name := key[strings.LastIndex(key, "node_modules/")+len("node_modules/"):]
+	name := key
 	if i := strings.LastIndex(name, "/"); i >= 0 {
-		name = name[i+1:]
+		name = name[i+1:] // node_modules/@scope/NAME
 	}
 	if name == "" || p.Version == "" {
 		return "", errors.New(key + ": an integrity without a resolved URL or a version")

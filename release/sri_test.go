@@ -171,3 +171,26 @@ func TestLooksSRI(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSRIManifest: never a panic; what parses has well-formed
+// digests and names.
+func FuzzParseSRIManifest(f *testing.F) {
+	f.Add(helloSRI512 + "  hello.tgz\n")
+	f.Add(helloSRI256 + " " + helloSRI384 + "\tx y.tgz\n# c\n")
+	f.Add(`{"lockfileVersion": 3, "packages": {"node_modules/x": {"version": "1.0.0", "integrity": "` + helloSRI512 + `"}}}`)
+	f.Add(`{"lockfileVersion": 1, "dependencies": {"x": {"version": "1.0.0", "resolved": "https://r/x/-/x-1.0.0.tgz", "integrity": "` + helloSRI256 + `", "dependencies": {}}}}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		if !LooksSRI([]byte(data)) {
+			return
+		}
+		m, err := ParseSRIManifest("m", []byte(data), 1)
+		if err != nil {
+			return
+		}
+		for _, c := range m.Checksums {
+			if c.Name == "" || hasControl(c.Name) || len(c.Digest) != c.Algorithm.HexLen() || !hexDigest.MatchString(c.Digest) {
+				t.Errorf("ParseSRIManifest(%q) = checksum %+v", data, c)
+			}
+		}
+	})
+}

@@ -96,12 +96,25 @@ func NPMFixture(t testing.TB, name, version, integrity string) NPMPackage {
 		path string
 		data []byte
 	}{{docPath, doc}, {tgzPath, tgz}} {
-		tmp := fmt.Sprintf("%s.%d.tmp", f.path, os.Getpid())
-		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+		// Parallel tests may fill the cache at once: each writes its
+		// own temporary file and renames it into place.
+		tmp, err := os.CreateTemp(dir, "download-*")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Rename(tmp, f.path); err != nil {
-			t.Fatal(err)
+		_, werr := tmp.Write(f.data)
+		if cerr := tmp.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o644)
+		}
+		if werr == nil {
+			werr = os.Rename(tmp.Name(), f.path)
+		}
+		if werr != nil {
+			os.Remove(tmp.Name())
+			t.Fatal(werr)
 		}
 	}
 	p.Doc, p.Tarball = doc, tgz

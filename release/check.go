@@ -93,8 +93,11 @@ type SignatureCheck struct {
 // PublishedCheck is a published release checked against its own
 // checksums.
 type PublishedCheck struct {
-	Source    string            `json:"source"`
-	Tag       string            `json:"tag,omitempty"`
+	Source string `json:"source"`
+	Tag    string `json:"tag,omitempty"`
+	// Listed says how the release was listed (Listing.How): "nginx
+	// autoindex, 14 files", "no listing: … answered 404 Not Found".
+	Listed    string            `json:"listed,omitempty"`
 	Manifests []ManifestSummary `json:"manifests"`
 	Assets    []AssetCheck      `json:"assets"`
 	// Unmatched are published checksums that name no published file
@@ -141,7 +144,7 @@ func CheckPublished(ctx context.Context, src Source, f *Fetcher, opts CheckOptio
 	if err != nil {
 		return nil, err
 	}
-	pc := &PublishedCheck{Source: listing.Source, Tag: listing.Tag, Manifests: []ManifestSummary{}, Assets: []AssetCheck{}}
+	pc := &PublishedCheck{Source: listing.Source, Tag: listing.Tag, Listed: listing.How, Manifests: []ManifestSummary{}, Assets: []AssetCheck{}}
 	byName := map[string]Asset{}
 	for _, a := range listing.Assets {
 		byName[a.Name] = a

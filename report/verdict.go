@@ -101,8 +101,12 @@ type Environment struct {
 
 // Published is the release compared against.
 type Published struct {
-	Source    string     `json:"source"`
-	Tag       string     `json:"tag,omitempty"`
+	Source string `json:"source"`
+	Tag    string `json:"tag,omitempty"`
+	// Listing says how the release was listed ("nginx autoindex, 14
+	// files", "GitHub release", "no listing: probed 3 names"): files a
+	// source without a listing does not name were not checked.
+	Listing   string     `json:"listing,omitempty"`
 	Manifests []Manifest `json:"manifests"`
 	Files     []File     `json:"files"`
 }

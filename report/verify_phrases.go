@@ -323,8 +323,12 @@ func publishedLine(p Published) string {
 
 // publishedCounts is "4 files, 1 checksum manifest".
 func publishedCounts(p Published) string {
-	return plural(len(p.Files), "file", "files") + ", " +
+	s := plural(len(p.Files), "file", "files") + ", " +
 		plural(len(p.Manifests), "checksum manifest", "checksum manifests")
+	if p.Listing != "" {
+		s += "; listing: " + visible(p.Listing, false)
+	}
+	return s
 }
 
 // sideLine describes one side of an artifact: "name, 1,024 bytes, sha256

@@ -2,12 +2,17 @@ package verify
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reproof/reproof/report"
 	"github.com/reproof/reproof/spec"
@@ -269,6 +274,72 @@ func TestJudgeDetachedSignatures(t *testing.T) {
 				if a.Name == "SHA256SUMS.asc" || a.Name == "SHA256SUMS" {
 					t.Errorf("Judge: %s taken for an artifact (%s)", a.Name, a.Status)
 				}
+			}
+		})
+	}
+}
+
+// serveDir serves dir with Python's http.server on 127.0.0.1 and returns
+// its base URL.
+func serveDir(t *testing.T, dir string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command("python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, strconv.Itoa(port))
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("python3 -m http.server: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck // stopping it
+	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	for range 100 {
+		if resp, err := http.Get(base); err == nil {
+			resp.Body.Close()
+			return base
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("python3 -m http.server on %s never answered", base)
+	return ""
+}
+
+// TestJudgeWebDirectory verifies a release served as a plain web
+// directory (Python's http.server listing): its own SHA256SUMS is read, so
+// a manifest that lies about the tarball makes a checksum-mismatch, and
+// the report says how the release was listed.
+func TestJudgeWebDirectory(t *testing.T) {
+	rebuilt := t.TempDir()
+	packJudge(t, rebuilt, "", sortedPack)
+	sum := sha256File(t, filepath.Join(rebuilt, "app.tar.gz"))
+	for _, tt := range []struct {
+		name     string
+		manifest string
+		verdict  report.Verdict
+		status   report.Status
+	}{
+		{"honest SHA256SUMS", sum + "  app.tar.gz\n", report.VerdictReproducible, report.StatusIdentical},
+		{"lying SHA256SUMS", strings.Repeat("0", 64) + "  app.tar.gz\n", report.VerdictNotReproducible, report.StatusChecksumMismatch},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			packJudge(t, dir, "", sortedPack)
+			if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(tt.manifest), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := spec.Default()
+			s.Published.Source = serveDir(t, dir)
+			v, err := Judge(context.Background(), Options{Spec: s, CacheDir: t.TempDir(), TempDir: t.TempDir()}, rebuilt, 1700000000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Verdict != tt.verdict || len(v.Artifacts) != 1 || v.Artifacts[0].Status != tt.status {
+				t.Errorf("Judge = %s (%s), artifacts %+v; want %s, app.tar.gz %s", v.Verdict, v.Reason, v.Artifacts, tt.verdict, tt.status)
+			}
+			if !strings.Contains(v.Published.Listing, "http.server") {
+				t.Errorf("Judge: published listing %q, want it to name Python's http.server", v.Published.Listing)
 			}
 		})
 	}

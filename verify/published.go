@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/reproof/reproof/release"
 	"github.com/reproof/reproof/report"
@@ -27,6 +28,7 @@ type published struct {
 	byName  namedSource
 	fetcher *release.Fetcher
 	absent  map[string]string // rebuilt name -> URL that answered 404
+	probed  []string          // the names asked for, for a source without a listing
 }
 
 // namedSource is a source that can name an asset it does not list.
@@ -86,6 +88,7 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 // published (the artifact is then missing). Nothing published vouches for
 // these files: their digests are computed here.
 func (p *published) fetchNamed(ctx context.Context, names []string) error {
+	p.probed = names
 	for _, name := range names {
 		a := p.byName.Asset(name)
 		d, err := p.fetcher.Fetch(ctx, a)
@@ -100,6 +103,7 @@ func (p *published) fetchNamed(ctx context.Context, names []string) error {
 			return err
 		}
 		chk := release.AssetCheck{Name: name, URL: a.URL, Status: release.StatusUnlisted, SHA256: d.SHA256, SHA512: d.SHA512, Size: d.Size}
+		p.vouch(&chk)
 		p.check.Assets = append(p.check.Assets, chk)
 		p.files[name] = publishedFile{check: chk, path: d.Path}
 		p.names = append(p.names, name)
@@ -108,8 +112,36 @@ func (p *published) fetchNamed(ctx context.Context, names []string) error {
 	return nil
 }
 
+// vouch checks a probed file against the checksums of a named manifest
+// (--checksums) that named no listed file: the manifest vouches for it,
+// or the release disagrees with itself.
+func (p *published) vouch(chk *release.AssetCheck) {
+	var rest []release.Checksum
+	for _, ck := range p.check.Unmatched {
+		computed := map[release.Algorithm]string{release.SHA256: chk.SHA256, release.SHA512: chk.SHA512}[ck.Algorithm]
+		if ck.Name != chk.Name || computed == "" {
+			rest = append(rest, ck)
+			continue
+		}
+		match := strings.EqualFold(ck.Digest, computed)
+		chk.Checksums = append(chk.Checksums, release.CheckedChecksum{Checksum: ck, Computed: computed, Match: match})
+		switch {
+		case !match:
+			chk.Status = release.StatusMismatch
+		case chk.Status == release.StatusUnlisted:
+			chk.Status = release.StatusOK
+		}
+	}
+	p.check.Unmatched = rest
+}
+
 func (p *published) summary() report.Published {
-	out := report.Published{Source: p.check.Source, Tag: p.check.Tag, Manifests: []report.Manifest{}, Files: []report.File{}}
+	out := report.Published{Source: p.check.Source, Tag: p.check.Tag, Listing: p.check.Listed, Manifests: []report.Manifest{}, Files: []report.File{}}
+	if p.byName != nil {
+		// Files the source was not asked for were not checked.
+		probed := fmt.Sprintf("asked for the rebuilt names only (%s): other files were not checked", plural(len(p.probed), "name"))
+		out.Listing = strings.TrimPrefix(out.Listing+"; "+probed, "; ")
+	}
 	for _, m := range p.check.Manifests {
 		signed := ""
 		switch sig := m.Signature; {

@@ -205,6 +205,8 @@ func parseLayout(source string, data []byte, firstLine int) (*Manifest, error) {
 	switch {
 	case len(trimmed) == 0:
 		return nil, &ParseError{Source: source, Msg: "empty manifest"}
+	case LooksSRI(data): // before JSON: a package-lock.json opens with "{"
+		return ParseSRIManifest(source, data, firstLine)
 	case (trimmed[0] == '{' || trimmed[0] == '[') && !looksMarkdown(data):
 		// A release body may open with a link ("[Changelog](...)"); a
 		// JSON document never has a line opening a fenced block.

@@ -180,6 +180,7 @@ func (e *StatusError) transient() bool {
 //	https://host/path/pkg.tgz    one file, when it answers with something other than HTML
 //	github:OWNER/REPO@TAG        a GitHub release (token: GITHUB_TOKEN)
 //	gitlab:GROUP/PROJECT@TAG     a GitLab release (token: GITLAB_TOKEN)
+//	npm:[@SCOPE/]NAME@VERSION    an npm package version (registry: SourceOptions.NPMRegistry, npm_config_registry; token: NPM_TOKEN)
 //
 // A file:// URL is a local directory too.
 func NewSource(spec string, opts SourceOptions) (Source, error) {
@@ -204,6 +205,8 @@ func NewSource(spec string, opts SourceOptions) (Source, error) {
 			return nil, fmt.Errorf("published source %q: want gitlab:GROUP/PROJECT@TAG", spec)
 		}
 		return newGitLabSource(spec, project, tag, opts)
+	case strings.HasPrefix(spec, "npm:"):
+		return NewNPMSource(spec, opts)
 	case strings.HasPrefix(spec, "file://"):
 		u, err := url.Parse(spec)
 		if err != nil || (u.Host != "" && u.Host != "localhost") {

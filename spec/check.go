@@ -287,7 +287,14 @@ func checkPath(p string) error {
 // a directory. Errors show URLs without their password.
 func checkPublishedSource(src string) error {
 	if src == "" {
-		return errors.New("empty; give a directory, an http(s) URL, github:OWNER/REPO@TAG or gitlab:GROUP/PROJECT@TAG")
+		return errors.New("empty; give a directory, an http(s) URL, github:OWNER/REPO@TAG, gitlab:GROUP/PROJECT@TAG or npm:NAME@VERSION")
+	}
+	if rest, ok := strings.CutPrefix(src, "npm:"); ok {
+		at := strings.LastIndexByte(rest, '@')
+		if at <= 0 || at == len(rest)-1 || hasControl(rest) {
+			return fmt.Errorf("%s: want npm:[@SCOPE/]NAME@VERSION", quote(src))
+		}
+		return nil
 	}
 	for prefix, want := range map[string]string{"github:": "github:OWNER/REPO@TAG", "gitlab:": "gitlab:GROUP/PROJECT@TAG"} {
 		rest, ok := strings.CutPrefix(src, prefix)

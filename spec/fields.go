@@ -258,7 +258,7 @@ var fields = []field{
 	},
 	{
 		key: "published.source", flag: "published", kind: kindString, need: NeedVerify,
-		usage: "the published release: a `DIR`, an http(s) URL, github:OWNER/REPO@TAG or gitlab:GROUP/PROJECT@TAG",
+		usage: "the published release: a `DIR` or file, an http(s) URL, github:OWNER/REPO@TAG, gitlab:GROUP/PROJECT@TAG or npm:[@SCOPE/]NAME@VERSION",
 		set: func(s *Spec, v value, base string) error {
 			if err := checkPublishedSource(v.str); err != nil {
 				return err

@@ -129,7 +129,8 @@ func (u User) String() string { return strconv.Itoa(u.UID) + ":" + strconv.Itoa(
 // Published is the [published] table: where the release was published.
 type Published struct {
 	// Source is a directory, an http(s):// base URL, a file:// URL,
-	// github:OWNER/REPO@TAG or gitlab:GROUP/PROJECT@TAG.
+	// github:OWNER/REPO@TAG, gitlab:GROUP/PROJECT@TAG or
+	// npm:[@SCOPE/]NAME@VERSION.
 	Source string
 	// Checksums names the checksum manifests among the release's files;
 	// "body" is the release's Markdown description. Empty: every manifest,

@@ -49,9 +49,13 @@ the line; a name listed twice with two digests is an error.
 against the checksums the release itself publishes: manifests among its
 files (SHA256SUMS, checksums.txt, *.sha256, *.SHA256, ...), and checksum
 blocks in its release body; --checksums names the manifests to use
-instead. SOURCE is a directory, an http(s) base URL (or a JSON index such
-as Garage's _releases.json), github:OWNER/REPO@TAG or gitlab:GROUP/PROJECT@TAG
-(tokens from GITHUB_TOKEN and GITLAB_TOKEN). Downloads are verified while
+instead. SOURCE is a directory or one file, an http(s) base URL (its
+listing page: nginx, Apache, Python http.server; or a JSON index such as
+Garage's _releases.json; or one file), github:OWNER/REPO@TAG,
+gitlab:GROUP/PROJECT@TAG or npm:[@SCOPE/]NAME@VERSION (the registry's
+tarball, checked against its integrity and shasum; tokens from
+GITHUB_TOKEN, GITLAB_TOKEN and NPM_TOKEN). Detached signatures, certificates,
+SBOMs and attestations are side files, never artifacts. Downloads are verified while
 they stream and cached by URL and digest (--cache). A file no published
 checksum names is hashed and reported as such: nothing vouches for it.
 

@@ -9,18 +9,7 @@ import (
 	"testing"
 
 	"github.com/reproof/reproof/internal/testenv"
-	"github.com/reproof/reproof/release"
 )
-
-// requireNPMSource skips until release.NewSource knows "npm:" sources
-// (release.NewNPMSource): the registration is the lead's.
-func requireNPMSource(t *testing.T) {
-	t.Helper()
-	src, err := release.NewSource("npm:statuses@2.0.2", release.SourceOptions{NPMRegistry: "http://127.0.0.1:1"})
-	if _, ok := src.(*release.NPMSource); err != nil || !ok {
-		t.Skip("release.NewSource does not know npm: sources yet (register release.NewNPMSource); remove this skip then")
-	}
-}
 
 // TestSumsPublishedNPM checks real npm packages (statuses, and a scoped
 // one) served by a registry on 127.0.0.1 with their real version
@@ -29,7 +18,6 @@ func requireNPMSource(t *testing.T) {
 // error naming the source; npm_config_registry stands in for the flag.
 func TestSumsPublishedNPM(t *testing.T) {
 	t.Parallel()
-	requireNPMSource(t)
 	statuses := testenv.NPMFixture(t, "statuses", "2.0.2", "sha512-DvEy55V3DB7uknRo+4iOGT5fP1slR8wQohVdknigZPMpMstaKJQWhwiYBACJE3Ul2pTnATihhBYnRhZQHGBiRw==")
 	scoped := testenv.NPMFixture(t, "@isaacs/string-locale-compare", "1.1.0", "sha512-SQ7Kzhh9+D+ZW9MA0zkYv3VXhIDNx+LzM6EJ+/65I3QY+enU6Itte7E5XX7EWrqLW2FN4n06GWzBnPoC3th2aQ==")
 	reg := testenv.StartNPMRegistry(t, true, statuses, scoped)
@@ -75,12 +63,9 @@ func TestSumsPublishedNPM(t *testing.T) {
 }
 
 // TestSumsCheckSRI checks files against SRI lines ("sha512-<base64>
-// name") with `sums --check`, once release.ParseManifest reads them.
+// name") with `sums --check`.
 func TestSumsCheckSRI(t *testing.T) {
 	t.Parallel()
-	if _, err := release.ParseManifest("SRI", []byte("sha512-58IrmUxZ2c8rSOVJseJGZmNgRZMNPafBrLKZ0cO3+TH5Sq5B7dosKyB6NuEPi8uNRSI+VIePWzFufOO2vAGWKQ==  x\n")); err != nil {
-		t.Skipf("release.ParseManifest does not read SRI lines yet (hook release.LooksSRI/ParseSRIManifest into parseLayout); remove this skip then: %v", err)
-	}
 	dir := t.TempDir()
 	statuses := testenv.NPMFixture(t, "statuses", "2.0.2", "sha512-DvEy55V3DB7uknRo+4iOGT5fP1slR8wQohVdknigZPMpMstaKJQWhwiYBACJE3Ul2pTnATihhBYnRhZQHGBiRw==")
 	if err := os.WriteFile(filepath.Join(dir, "statuses-2.0.2.tgz"), statuses.Tarball, 0o644); err != nil {

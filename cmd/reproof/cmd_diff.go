@@ -33,8 +33,17 @@ cpio, in gzip, xz, zstd or bzip2): a jar in a tar in a gzip is compared entry
 by entry. Identical bytes end a comparison at once. Entries are paired by
 name ("./a", "a" and "a/" are the same entry). Each difference has a kind:
 
-  content size type link missing extra duplicate    (the content differs: exit 1)
-  mode owner mtime xattr pax order compression      (metadata only: exit 3)
+  content size type link mode xattr missing extra duplicate ambiguous
+                                 (what a user extracts differs: exit 1)
+  mtime order owner pax compression
+                                 (harmless, from a closed list: exit 3)
+
+mode is any mode bit (GNU tar run as root applies them all); xattr covers
+capabilities, ACLs and file flags; link includes a hardlink against a copy
+of the same bytes; owner is content for a file with setuid, setgid or
+sticky bits; ambiguous is a construct the extractors (GNU tar, bsdtar,
+unzip, Python, dpkg-deb, cpio) unpack differently, named with who reads
+what. docs/SECURITY.md has the list.
 
 A is the reference: "missing" is in A and not in B, "extra" in B only.
 The report on stdout is grouped: one line for a reordered archive, one line

@@ -447,7 +447,7 @@ func identicalReason(arts []report.Artifact) string {
 		parts = append(parts, plural(bytes, "artifact")+" identical bit for bit")
 	}
 	if members > 0 {
-		parts = append(parts, plural(members, "artifact")+" whose members, as the spec's member rules name them, are identical bit for bit")
+		parts = append(parts, plural(members, "artifact")+" identical by members: the members the spec's member rules name have the same content, every other member differs at most harmlessly; the archives themselves are not the same bytes")
 	}
 	return strings.Join(parts, "; ")
 }

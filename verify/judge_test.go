@@ -344,3 +344,49 @@ func TestJudgeWebDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeUnlistedWebDirectory verifies a release on a server that gives
+// no listing (an index.html where the listing would be): the rebuilt
+// names are asked for, and so are their sidecars and the common manifest
+// names, so a sidecar that lies is caught although nothing lists it.
+func TestJudgeUnlistedWebDirectory(t *testing.T) {
+	rebuilt := t.TempDir()
+	packJudge(t, rebuilt, "", sortedPack)
+	sum := sha256File(t, filepath.Join(rebuilt, "app.tar.gz"))
+	for _, tt := range []struct {
+		name, sidecar, content string
+		status                 report.Status
+		unvouched              bool
+	}{
+		{"honest sidecar", "app.tar.gz.sha256", sum + "\n", report.StatusIdentical, false},
+		{"lying sidecar", "app.tar.gz.sha256", strings.Repeat("1", 64) + "\n", report.StatusChecksumMismatch, false},
+		{"lying SHA256SUMS", "SHA256SUMS", strings.Repeat("2", 64) + "  app.tar.gz\n", report.StatusChecksumMismatch, false},
+		{"nothing vouches", "", "", report.StatusIdentical, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			packJudge(t, dir, "", sortedPack)
+			files := map[string]string{"index.html": "<html><body>Downloads</body></html>\n"}
+			if tt.sidecar != "" {
+				files[tt.sidecar] = tt.content
+			}
+			for name, content := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := spec.Default()
+			s.Published.Source = serveDir(t, dir)
+			v, err := Judge(context.Background(), Options{Spec: s, CacheDir: t.TempDir(), TempDir: t.TempDir()}, rebuilt, 1700000000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v.Artifacts) != 1 || v.Artifacts[0].Status != tt.status || v.Artifacts[0].Unvouched != tt.unvouched {
+				t.Fatalf("Judge = %s (%s), artifacts %+v; want app.tar.gz %s, unvouched %v", v.Verdict, v.Reason, v.Artifacts, tt.status, tt.unvouched)
+			}
+			if !strings.Contains(v.Published.Listing, "other files were not checked") {
+				t.Errorf("Judge: published listing %q, want it to say what was not checked", v.Published.Listing)
+			}
+		})
+	}
+}

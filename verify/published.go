@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +30,8 @@ type published struct {
 	fetcher *release.Fetcher
 	absent  map[string]string // rebuilt name -> URL that answered 404
 	probed  []string          // the names asked for, for a source without a listing
+	// foundManifests counts the probed manifests and sidecars the source had.
+	foundManifests int
 }
 
 // namedSource is a source that can name an asset it does not list.
@@ -89,6 +92,9 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 // these files: their digests are computed here.
 func (p *published) fetchNamed(ctx context.Context, names []string) error {
 	p.probed = names
+	if err := p.probeManifests(ctx, names); err != nil {
+		return err
+	}
 	for _, name := range names {
 		a := p.byName.Asset(name)
 		d, err := p.fetcher.Fetch(ctx, a)
@@ -109,6 +115,46 @@ func (p *published) fetchNamed(ctx context.Context, names []string) error {
 		p.names = append(p.names, name)
 	}
 	sort.Strings(p.names)
+	return nil
+}
+
+// probedManifests are the manifest names asked of a source without a
+// listing: the common ones, and each rebuilt name's sidecars.
+var probedManifests = []string{"SHA256SUMS", "SHA512SUMS", "checksums.txt"}
+
+var probedSidecars = []string{".sha256", ".sha512", ".SHA256", ".SHA512", ".sha256sum", ".sha512sum"}
+
+// probeManifests asks a source without a listing for the common manifest
+// names and the rebuilt names' sidecars; those it has are read as the
+// release's checksums (a malformed one is an error, as in a listed
+// release), so that a lying sidecar is caught even where nothing lists it.
+func (p *published) probeManifests(ctx context.Context, names []string) error {
+	candidates := slices.Clone(probedManifests)
+	for _, n := range names {
+		for _, ext := range probedSidecars {
+			candidates = append(candidates, n+ext)
+		}
+	}
+	for _, name := range candidates {
+		d, err := p.fetcher.Fetch(ctx, p.byName.Asset(name))
+		if errors.Is(err, release.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(d.Path)
+		if err != nil {
+			return err
+		}
+		m, err := release.ParseManifest(name, data)
+		if err != nil {
+			return err
+		}
+		p.check.Manifests = append(p.check.Manifests, release.ManifestSummary{Name: name, Layout: m.Layout, Checksums: len(m.Checksums), Signature: m.Signature})
+		p.check.Unmatched = append(p.check.Unmatched, m.Checksums...)
+		p.foundManifests++
+	}
 	return nil
 }
 
@@ -139,7 +185,8 @@ func (p *published) summary() report.Published {
 	out := report.Published{Source: p.check.Source, Tag: p.check.Tag, Listing: p.check.Listed, Manifests: []report.Manifest{}, Files: []report.File{}}
 	if p.byName != nil {
 		// Files the source was not asked for were not checked.
-		probed := fmt.Sprintf("asked for the rebuilt names only (%s): other files were not checked", plural(len(p.probed), "name"))
+		probed := fmt.Sprintf("asked for the rebuilt names (%s), their sidecars and the common manifest names (%d found): other files were not checked",
+			plural(len(p.probed), "name"), p.foundManifests)
 		out.Listing = strings.TrimPrefix(out.Listing+"; "+probed, "; ")
 	}
 	for _, m := range p.check.Manifests {

@@ -43,7 +43,7 @@ func ValidateArtifactPattern(p string) error {
 	}
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
-			return fmt.Errorf("artifact pattern %q: must not contain ..", p)
+			return fmt.Errorf("artifact pattern %q: must not contain a .. component", p)
 		}
 	}
 	return nil

@@ -72,7 +72,7 @@ func writeEtc(ctx context.Context, img v1.Image, u User, dir string) (home strin
 	}
 	passwd, group := files[0], files[1]
 	home = "/home/reproof"
-	if fields := findEntry(passwd, u.UID, 2); fields != nil && len(fields) >= 6 && path.IsAbs(fields[5]) && path.Clean(fields[5]) != "/" {
+	if fields := findEntry(passwd, u.UID, 2); len(fields) >= 6 && path.IsAbs(fields[5]) && path.Clean(fields[5]) != "/" {
 		home = path.Clean(fields[5])
 	} else {
 		passwd = appendLine(passwd, fmt.Sprintf("reproof:x:%d:%d:reproof build user:%s:/bin/sh", u.UID, u.GID, home))

@@ -216,7 +216,7 @@ func TestGitHubListErrors(t *testing.T) {
 			http.Error(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/releases/releases#get-a-release-by-tag-name","status":"404"}`, 404)
 		}, "reading the release from {API}" + ghRelease + ": server answered 404 Not Found", ErrNotFound},
 		{"401", func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, `{"message":"Bad credentials"}`, 401)
+			http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		}, "reading the release from {API}" + ghRelease + ": server answered 401 Unauthorized", nil},
 		{"500 forever", func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "oops", 500)

@@ -270,8 +270,9 @@ func (g *xzGuard) blockHeader(hdr []byte) ([]byte, error) {
 			p += k
 		}
 	}
+	// Only LZMA2 alone is read: the first filter must be it, and the last.
 	filters := int(flags&3) + 1
-	for i := 0; i < filters; i++ {
+	{
 		id, k := binary.Uvarint(hdr[p:])
 		if k <= 0 {
 			return nil, errors.New("bad xz block header")
@@ -285,7 +286,7 @@ func (g *xzGuard) blockHeader(hdr []byte) ([]byte, error) {
 		props := hdr[p : p+int(propSize)]
 		propAt := p
 		p += int(propSize)
-		if id != 0x21 || i != filters-1 {
+		if id != 0x21 || filters != 1 {
 			return nil, fmt.Errorf("%w: xz filter %#x (only LZMA2 alone is read)", ErrUnsupported, id)
 		}
 		if len(props) != 1 || props[0] > 40 {
@@ -306,7 +307,6 @@ func (g *xzGuard) blockHeader(hdr []byte) ([]byte, error) {
 		}
 		return rewritten, g.charge(dict + xzBlockCost)
 	}
-	return nil, nil
 }
 
 // bufferedBlockSize returns the uncompressed size of the block whose

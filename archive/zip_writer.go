@@ -53,6 +53,7 @@ func zipHeader(e *Entry) (*zip.FileHeader, error) {
 		fh.Method = z.method
 		fh.Comment = z.comment
 		fh.NonUTF8 = z.nonUTF8
+		//lint:ignore SA1019 setting Modified makes archive/zip add an extended-timestamp field; the DOS fields are the bytes we mean
 		fh.ModifiedDate, fh.ModifiedTime = z.modDate, z.modTime
 		fh.Extra = withoutZip64(z.extra)
 		fh.CreatorVersion = z.creatorVersion
@@ -61,6 +62,7 @@ func zipHeader(e *Entry) (*zip.FileHeader, error) {
 			fh.ExternalAttrs = z.externalAttrs&0xffff | uint32(unixMode(mode, e.Type))<<16
 		}
 	} else {
+		//lint:ignore SA1019 as above: the DOS fields alone, no extended timestamp
 		fh.ModifiedDate, fh.ModifiedTime = dosTime(e.ModTime)
 		fh.SetMode(mode)
 	}

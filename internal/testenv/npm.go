@@ -191,12 +191,18 @@ func StartNPMRegistry(t testing.TB, separateTarballs bool, pkgs ...NPMPackage) *
 	r := &NPMRegistry{pkgs: pkgs}
 	reg := httptest.NewServer(r.handler("registry", !separateTarballs))
 	t.Cleanup(reg.Close)
-	r.URL, r.TarballURL = reg.URL, reg.URL
+	tarballs := reg.URL
 	if separateTarballs {
 		tar := httptest.NewServer(r.handler("tarballs", true))
 		t.Cleanup(tar.Close)
-		r.TarballURL = tar.URL
+		tarballs = tar.URL
 	}
+	// The handlers read these: set them under the lock they read them
+	// under (requests may come from other processes, which the race
+	// detector cannot order).
+	r.mu.Lock()
+	r.URL, r.TarballURL = reg.URL, tarballs
+	r.mu.Unlock()
 	return r
 }
 
@@ -264,12 +270,12 @@ func (r *NPMRegistry) versionDoc(pkg NPMPackage) map[string]any {
 	if err := json.Unmarshal(pkg.Doc, &doc); err != nil {
 		panic(err)
 	}
-	if dist, ok := doc["dist"].(map[string]any); ok {
-		dist["tarball"] = r.TarballURL + "/" + pkg.Name + "/-/" + pkg.TarballName()
-	}
 	r.mu.Lock()
-	edit := r.edit
+	edit, tarballs := r.edit, r.TarballURL
 	r.mu.Unlock()
+	if dist, ok := doc["dist"].(map[string]any); ok {
+		dist["tarball"] = tarballs + "/" + pkg.Name + "/-/" + pkg.TarballName()
+	}
 	if edit != nil {
 		edit(pkg.Name, doc)
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"strconv"
 )
 
 // peekSize is how much of a stream detection looks at.
@@ -53,32 +52,15 @@ func isTarHeader(head []byte) bool {
 	if len(head) < 512 {
 		return false
 	}
-	blk := head[:512]
+	blk := (*[blockSize]byte)(head[:blockSize])
 	if len(head) >= 1024 && allZero(head[:1024]) {
 		return true
 	}
 	magic := blk[257:265]
 	if bytes.Equal(magic[:6], []byte("ustar\x00")) || bytes.Equal(magic, []byte("ustar  \x00")) {
-		return tarChecksumOK(blk)
+		return checksumOK(blk) // the tar reader's own check: detection and reading agree
 	}
-	return blk[0] != 0 && tarChecksumOK(blk)
-}
-
-func tarChecksumOK(blk []byte) bool {
-	field := bytes.Trim(blk[148:156], " \x00")
-	want, err := strconv.ParseInt(string(field), 8, 64)
-	if err != nil || len(field) == 0 {
-		return false
-	}
-	var unsigned, signed int64
-	for i, b := range blk {
-		if i >= 148 && i < 156 {
-			b = ' '
-		}
-		unsigned += int64(b)
-		signed += int64(int8(b))
-	}
-	return want == unsigned || want == signed
+	return blk[0] != 0 && checksumOK(blk)
 }
 
 func allZero(b []byte) bool {

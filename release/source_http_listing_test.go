@@ -3,121 +3,23 @@ package release
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // webServer is a real web server serving a directory on 127.0.0.1.
-type webServer struct {
-	kind string // "nginx" or "python"
-	URL  string // http://127.0.0.1:PORT, no trailing "/"
-}
+type webServer struct{ URL string }
 
-// lookTool finds a tool on PATH or in /usr/sbin (nginx, for users whose
-// PATH lacks it) and fails the test, naming the Debian package, when it is
-// missing.
-func lookTool(t *testing.T, tool, pkg string) string {
-	t.Helper()
-	if p, err := exec.LookPath(tool); err == nil {
-		return p
-	}
-	if p := filepath.Join("/usr/sbin", tool); fileExists(p) {
-		return p
-	}
-	t.Fatalf("%s is not installed; install the Debian package %q", tool, pkg)
-	return ""
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startServer starts kind ("nginx" with autoindex on, or "python" for
-// `python3 -m http.server`) serving root, and stops it when the test ends.
+// startServer serves root with a real web server (testenv.Nginx,
+// testenv.PythonHTTP) until the test ends.
 func startServer(t *testing.T, kind, root string) *webServer {
 	t.Helper()
-	port := freePort(t)
-	tmp := t.TempDir()
-	var cmd *exec.Cmd
-	switch kind {
-	case "nginx":
-		nginx := lookTool(t, "nginx", "nginx")
-		conf := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-	access_log %[1]s/access.log;
-	client_body_temp_path %[1]s/client_body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	types { text/html html; text/plain txt; application/gzip tgz; }
-	default_type application/octet-stream;
-	server {
-		listen 127.0.0.1:%[2]d;
-		root %[3]s;
-		autoindex on;
-	}
-}
-`, tmp, port, root)
-		confPath := filepath.Join(tmp, "nginx.conf")
-		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd = exec.Command(nginx, "-e", filepath.Join(tmp, "error.log"), "-p", tmp, "-c", confPath)
-	case "python":
-		cmd = exec.Command(lookTool(t, "python3", "python3"), "-m", "http.server", "--bind", "127.0.0.1", "--directory", root, fmt.Sprint(port))
-	default:
-		t.Fatalf("unknown server %q", kind)
-	}
-	out, err := os.Create(filepath.Join(tmp, "output"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", kind, err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(tmp, "error.log"))
-			output, _ := os.ReadFile(filepath.Join(tmp, "output"))
-			t.Fatalf("%s does not answer on %s: %v\n%s%s", kind, addr, err, log, output)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return &webServer{kind: kind, URL: "http://" + addr}
+	return &webServer{URL: testenv.ServeDir(t, kind, root)}
 }
 
 // writeTree writes files (slash-separated names) under a new directory.

@@ -2,17 +2,14 @@ package verify
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 
 	"github.com/reproof/reproof/report"
 	"github.com/reproof/reproof/spec"
@@ -283,27 +280,7 @@ func TestJudgeDetachedSignatures(t *testing.T) {
 // its base URL.
 func serveDir(t *testing.T, dir string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command("python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, strconv.Itoa(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("python3 -m http.server: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck // stopping it
-	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	for range 100 {
-		if resp, err := http.Get(base); err == nil {
-			resp.Body.Close()
-			return base
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("python3 -m http.server on %s never answered", base)
-	return ""
+	return testenv.ServeDir(t, testenv.PythonHTTP, dir) + "/"
 }
 
 // TestJudgeWebDirectory verifies a release served as a plain web

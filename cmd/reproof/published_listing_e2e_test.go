@@ -3,99 +3,19 @@ package main_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
-// serveDir serves root on 127.0.0.1 with a real web server, nginx (with
-// autoindex on; "nginx-noindex": off) or python3's http.server, until the
-// test ends, and returns
-// its base URL without a trailing "/". A missing server fails the test,
-// naming its Debian package.
+// serveDir serves root with a real web server (nginx, nginx-noindex or
+// python) until the test ends, and returns its base URL.
 func serveDir(t *testing.T, kind, root string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	tmp := t.TempDir()
-	var cmd *exec.Cmd
-	switch kind {
-	case "nginx", "nginx-noindex":
-		nginx, err := exec.LookPath("nginx")
-		if err != nil {
-			if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
-				t.Fatalf("nginx is not installed; install the Debian package \"nginx\": %v", err)
-			}
-			nginx = "/usr/sbin/nginx"
-		}
-		conf := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-	access_log %[1]s/access.log;
-	client_body_temp_path %[1]s/client_body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	types { text/html html; text/plain txt; }
-	default_type application/octet-stream;
-	server {
-		listen 127.0.0.1:%[2]d;
-		root %[3]s;
-		autoindex %[4]s;
-	}
-}
-`, tmp, port, root, map[bool]string{true: "on", false: "off"}[kind == "nginx"])
-		confPath := filepath.Join(tmp, "nginx.conf")
-		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd = exec.Command(nginx, "-e", filepath.Join(tmp, "error.log"), "-p", tmp, "-c", confPath)
-	case "python":
-		python, err := exec.LookPath("python3")
-		if err != nil {
-			t.Fatalf("python3 is not installed; install the Debian package \"python3\": %v", err)
-		}
-		cmd = exec.Command(python, "-m", "http.server", "--bind", "127.0.0.1", "--directory", root, fmt.Sprint(port))
-	}
-	out, err := os.Create(filepath.Join(tmp, "output"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", kind, err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(tmp, "error.log"))
-			output, _ := os.ReadFile(filepath.Join(tmp, "output"))
-			t.Fatalf("%s does not answer on %s: %v\n%s%s", kind, addr, err, log, output)
-		}
-	}
+	return testenv.ServeDir(t, kind, root)
 }
 
 func listingSHA256(s string) string {

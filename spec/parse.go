@@ -293,23 +293,13 @@ func (r *rule) set(key string, v value) error {
 		}
 		r.artifact = v.str
 	case "members":
-		if len(v.strs) == 0 {
-			return errors.New(`empty list; leave members out to mean every member`)
-		}
-		for _, g := range v.strs {
-			if err := checkGlob(g); err != nil {
-				return err
-			}
+		if err := checkGlobList(v.strs, "leave members out to mean every member"); err != nil {
+			return err
 		}
 		r.members = v.strs
 	case "ignore":
-		if len(v.strs) == 0 {
-			return errors.New(`empty list; leave ignore out to compare every member`)
-		}
-		for _, g := range v.strs {
-			if err := checkGlob(g); err != nil {
-				return err
-			}
+		if err := checkGlobList(v.strs, "leave ignore out to compare every member"); err != nil {
+			return err
 		}
 		r.ignore = v.strs
 	case "consumer":
@@ -322,6 +312,20 @@ func (r *rule) set(key string, v value) error {
 			return err
 		}
 		r.reason = v.str
+	}
+	return nil
+}
+
+// checkGlobList checks a non-empty list of globs; instead says what to do
+// rather than give an empty one.
+func checkGlobList(globs []string, instead string) error {
+	if len(globs) == 0 {
+		return errors.New("empty list; " + instead)
+	}
+	for _, g := range globs {
+		if err := checkGlob(g); err != nil {
+			return err
+		}
 	}
 	return nil
 }

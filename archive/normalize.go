@@ -378,21 +378,13 @@ func (n *normalizer) sortZip() {
 		perm[i] = i
 	}
 	sort.SliceStable(perm, func(i, j int) bool { return zr.files[perm[i]].Name < zr.files[perm[j]].Name })
+	// layout.entries runs parallel to files (zipStrict makes one per file).
 	files := make([]*zip.File, len(perm))
-	var amb [][]Ambiguity
-	if zr.layout != nil && len(zr.layout.entries) == len(perm) {
-		amb = make([][]Ambiguity, len(perm))
-	}
+	amb := make([][]Ambiguity, len(perm))
 	for i, p := range perm {
-		files[i] = zr.files[p]
-		if amb != nil {
-			amb[i] = zr.layout.entries[p]
-		}
+		files[i], amb[i] = zr.files[p], zr.layout.entries[p]
 	}
-	zr.files = files
-	if amb != nil {
-		zr.layout.entries = amb
-	}
+	zr.files, zr.layout.entries = files, amb
 	n.log.recordN("zip-order", int64(len(zr.files)), func() string {
 		return fmt.Sprintf("%d entries sorted by name", len(zr.files))
 	})

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,17 +59,34 @@ func TestFetchCaches(t *testing.T) {
 	if err != nil || json.Unmarshal(data, &e) != nil {
 		t.Fatalf("no URL entry: %v", err)
 	}
+	if _, err := http.ParseTime(e.Date); err != nil {
+		t.Errorf("URL entry's date %q: %v", e.Date, err)
+	}
+	e.Date = ""
 	wantEntry := cacheEntry{URL: f.asset.URL, Size: first.Size, SHA256: first.SHA256, SHA512: first.SHA512, ETag: `"` + digest(f.body)[:16] + `"`}
 	if e != wantEntry {
 		t.Errorf("URL entry = %+v, want %+v", e, wantEntry)
 	}
 
+	// The second asks the server with the ETag and keeps the bytes on 304.
 	second := f.fetch(t)
-	if !second.Cached || second.Path != first.Path || second.SHA256 != first.SHA256 || second.SHA512 != first.SHA512 || second.Size != first.Size {
-		t.Errorf("second Fetch = %+v, want the cached %+v", second, first)
+	if !second.Cached || !second.Revalidated || second.Path != first.Path || second.SHA256 != first.SHA256 || second.SHA512 != first.SHA512 || second.Size != first.Size {
+		t.Errorf("second Fetch = %+v, want the cached %+v, revalidated", second, first)
 	}
-	if got := f.ts.totalHits(); got != 1 {
-		t.Errorf("the server was asked %d times, want 1", got)
+	if got := f.ts.totalHits(); got != 2 {
+		t.Errorf("the server was asked %d times, want 2", got)
+	}
+	if got := f.ts.headerValues("If-None-Match"); !slices.Equal(got, []string{wantEntry.ETag}) {
+		t.Errorf("If-None-Match sent: %q, want %q once", got, wantEntry.ETag)
+	}
+
+	// With the digest the release publishes, no request at all.
+	f.asset.SHA256 = first.SHA256
+	if third := f.fetch(t); !third.Cached || third.Revalidated {
+		t.Errorf("Fetch with the published digest = %+v, want the cached copy without a request", third)
+	}
+	if got := f.ts.totalHits(); got != 2 {
+		t.Errorf("the server was asked %d times, want 2", got)
 	}
 }
 
@@ -100,7 +119,7 @@ func TestFetchTamperedBlob(t *testing.T) {
 			if got := f.ts.totalHits(); got != 2 {
 				t.Errorf("the server was asked %d times, want 2", got)
 			}
-			if third := f.fetch(t); !third.Cached {
+			if third := f.fetch(t); !third.Cached || !third.Revalidated {
 				t.Errorf("the fresh download was not cached")
 			}
 		})
@@ -147,7 +166,7 @@ func TestFetchRepublished(t *testing.T) {
 	}
 	f.asset.SHA256 = ""
 	f.asset.Size = int64(len(f.body))
-	if d := f.fetch(t); !d.Cached {
+	if d := f.fetch(t); !d.Cached || !d.Revalidated {
 		t.Errorf("Fetch with a matching size missed the cache")
 	}
 }

@@ -9,23 +9,53 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"mime"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/reproof/reproof/internal/owner"
 )
 
 // Fetcher downloads assets into a content-addressed cache, verifying them
-// while they stream. A download lands in the cache only when it is
-// complete and every check it can be held to has passed: the announced
-// Content-Length, the size and digest the source publishes, and MaxSize.
-// Transient failures are retried with backoff; a second Fetch of the same
-// URL re-hashes the cached blob and makes no request.
+// while they stream. A download lands in the cache only when it is a
+// complete, successful answer for the file and every check it can be held
+// to has passed: the announced Content-Length, the size and digest the
+// source publishes, and MaxSize.
+//
+// The cache never vouches for bytes on its own. A cached file is used
+// without a request only when the source publishes its digest
+// (Asset.SHA256, e.g. GitHub's asset digest) and the cached bytes hash to
+// it. Otherwise the server is asked on every use whether the file changed:
+// a conditional GET with the ETag and Last-Modified it sent with the
+// bytes; 304 Not Modified reuses them, 200 replaces them, and a server
+// that sent no usable validator is simply asked for the file again.
+//
+// Some answers are used for the run but never cached: a text/html body
+// for a file whose name is not .html or .htm (an error page served with
+// 200; Warnings reports it, naming the URL and the content type), and a
+// body whose end only the closing connection marked (no Content-Length,
+// not chunked) when the release lists neither its size nor its digest.
+// Their bytes stay in a directory of the run's own until Close.
+//
+// Transient failures are retried with backoff. The first Fetch removes
+// what crashed runs left in the cache (SweepCache).
 //
 // Assets of a DirSource are hashed where they are, never copied.
 type Fetcher struct {
 	src   Source
 	cache cache
 	opts  SourceOptions
+
+	sweep sync.Once
+
+	mu       sync.Mutex
+	runDir   string // DIR/tmp/run-OWNER-*: this run's uncached files, "" until one is kept
+	warnings []string
 }
 
 // NewFetcher returns a fetcher for src that caches under cacheDir (callers
@@ -37,18 +67,26 @@ func NewFetcher(src Source, cacheDir string, opts SourceOptions) *Fetcher {
 
 // Downloaded is a fetched asset.
 type Downloaded struct {
-	Asset  Asset
-	Path   string // the blob in the cache (read-only), or a DirSource's own file
+	Asset Asset
+	// Path is the blob in the cache (read-only), a DirSource's own file,
+	// or, for an answer that was not cached, a file of the fetcher's that
+	// Close removes.
+	Path   string
 	SHA256 string // hex, computed from the bytes
 	SHA512 string // hex, computed from the bytes
 	Size   int64
-	Cached bool // served from the cache, without a request
+	// Cached: the bytes came from the cache, either without a request
+	// (the release publishes their digest) or because the server answered
+	// 304 Not Modified (then Revalidated is set too).
+	Cached      bool
+	Revalidated bool
 }
 
-// Fetch returns the verified bytes of a, from the cache when they are
-// there. Errors are one line naming the asset and its URL; they wrap
-// ErrNotFound, ErrDigestMismatch, ErrTooLarge or a *StatusError where
-// those apply, and the context's error when it ends the fetch.
+// Fetch returns the verified bytes of a, from the cache when the release
+// vouches for them or the server says they are current. Errors are one
+// line naming the asset and its URL; they wrap ErrNotFound,
+// ErrDigestMismatch, ErrTooLarge or a *StatusError where those apply, and
+// the context's error when it ends the fetch.
 func (f *Fetcher) Fetch(ctx context.Context, a Asset) (Downloaded, error) {
 	a.SHA256 = strings.ToLower(a.SHA256)
 	if a.SHA256 != "" && !isHexDigest(a.SHA256) {
@@ -63,27 +101,103 @@ func (f *Fetcher) Fetch(ctx context.Context, a Asset) (Downloaded, error) {
 	if f.cache.dir == "" {
 		return Downloaded{}, &fetchError{name: a.Name, url: a.URL, err: errors.New("no cache directory")}
 	}
-	if d, ok := f.cache.lookup(ctx, a); ok {
-		return d, nil
+	f.sweep.Do(func() {
+		if _, err := f.cache.sweep(); err != nil {
+			f.warn(fmt.Sprintf("cleaning the download cache %s: %v", f.cache.dir, err))
+		}
+	})
+	cached, entry, inCache := f.cache.lookup(ctx, a)
+	if inCache && a.SHA256 != "" {
+		return cached, nil // lookup checked the bytes against the published digest
+	}
+	dctx := ctx
+	if inCache {
+		if v, ok := entry.validators(); ok {
+			dctx = withValidators(ctx, v)
+		}
 	}
 	if a.Size > f.opts.MaxSize {
 		return Downloaded{}, &fetchError{name: a.Name, url: a.URL,
 			err: fmt.Errorf("%w: the release lists %d bytes, more than the cap of %d", ErrTooLarge, a.Size, f.opts.MaxSize)}
 	}
 	var d Downloaded
+	notModified := false
 	attempts, err := retry(ctx, f.opts.Retries, f.opts.RetryBackoff, func() error {
 		var err error
-		d, err = f.download(ctx, a)
+		d, err = f.download(dctx, a)
+		if errors.Is(err, errNotModified) {
+			notModified = true
+			return nil
+		}
 		return err
 	})
 	if err != nil {
 		return Downloaded{}, &fetchError{name: a.Name, url: a.URL, err: withAttempts(err, attempts)}
 	}
+	if notModified {
+		cached.Revalidated = true
+		return cached, nil
+	}
 	return d, nil
 }
 
+// Warnings returns, sorted, what the fetcher noticed that a report should
+// say: answers it did not cache because they looked like error pages,
+// and leftovers of crashed runs it could not remove.
+func (f *Fetcher) Warnings() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := slices.Clone(f.warnings)
+	slices.Sort(w)
+	return slices.Compact(w)
+}
+
+func (f *Fetcher) warn(msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.warnings = append(f.warnings, msg)
+}
+
+// Close removes the files of answers that were not cached; their
+// Downloaded.Path is gone afterwards. A run that crashes before Close
+// leaves them to the next run's sweep.
+func (f *Fetcher) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.runDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(f.runDir) // read-only files in a writable directory
+	f.runDir = ""
+	if err != nil {
+		return fmt.Errorf("removing the uncached downloads: %w", err)
+	}
+	return nil
+}
+
+// response is what the server said of a body, besides the bytes.
+type response struct {
+	size                     int64 // Content-Length, -1 if not announced
+	contentType              string
+	etag, lastModified, date string
+	// delimited: the body's end is marked by its framing (a
+	// Content-Length or chunked encoding), not only by the connection
+	// closing, which a cut connection can look like.
+	delimited bool
+}
+
+func responseOf(body io.ReadCloser) response {
+	rb, ok := body.(*remoteBody)
+	if !ok {
+		return response{size: -1, delimited: true}
+	}
+	return response{size: rb.size, contentType: rb.contentType, etag: rb.etag, lastModified: rb.lastModified, date: rb.date, delimited: rb.delimited}
+}
+
 // download makes one attempt: stream into a temp file, hashing, then
-// check and move into the cache. The temp file never outlives a failure.
+// check and move into the cache, or into the run's directory when the
+// answer may not be cached. The temp file never outlives a failure. A
+// conditional GET answered 304 returns errNotModified.
 func (f *Fetcher) download(ctx context.Context, a Asset) (d Downloaded, err error) {
 	body, err := f.src.Open(ctx, a)
 	if err != nil {
@@ -95,11 +209,8 @@ func (f *Fetcher) download(ctx context.Context, a Asset) (d Downloaded, err erro
 	}
 	defer body.Close()
 
-	announced := int64(-1)
-	var etag, lastModified string
-	if rb, ok := body.(*remoteBody); ok {
-		announced, etag, lastModified = rb.size, rb.etag, rb.lastModified
-	}
+	resp := responseOf(body)
+	announced := resp.size
 	maxSize := f.opts.MaxSize
 	if announced > maxSize {
 		return Downloaded{}, fmt.Errorf("%w: the server announces %d bytes, more than the cap of %d", ErrTooLarge, announced, maxSize)
@@ -112,7 +223,7 @@ func (f *Fetcher) download(ctx context.Context, a Asset) (d Downloaded, err erro
 		limit = a.Size
 	}
 
-	tmp, err := f.cache.tempFile("download-")
+	tmp, err := f.cache.tempFile(tmpDownload)
 	if err != nil {
 		return Downloaded{}, err
 	}
@@ -148,14 +259,78 @@ func (f *Fetcher) download(ctx context.Context, a Asset) (d Downloaded, err erro
 	if a.SHA256 != "" && d.SHA256 != a.SHA256 {
 		return Downloaded{}, fmt.Errorf("%w: the download has sha256 %s, the release publishes %s", ErrDigestMismatch, d.SHA256, a.SHA256)
 	}
+
+	// What the URL serves now replaces what the cache held for it,
+	// whether or not it may be cached itself.
+	cacheable := true
+	switch {
+	case looksLikeErrorPage(a.Name, resp.contentType):
+		cacheable = false
+		f.warn(fmt.Sprintf("%s answered with %s for %q, which is not an HTML file (an error page?): used as the published file in this run, not cached",
+			redactURL(a.URL), resp.contentType, a.Name))
+	case !resp.delimited && a.Size < 0 && a.SHA256 == "":
+		cacheable = false // nothing tells a complete body from a cut one
+	}
+	if !cacheable {
+		if err := f.cache.forget(a.URL); err != nil {
+			return Downloaded{}, err
+		}
+		d.Path, err = f.keep(tmp, d.SHA256)
+		if err != nil {
+			return Downloaded{}, err
+		}
+		return d, nil
+	}
 	d.Path, err = f.cache.commit(tmp, cacheEntry{
 		URL: redactURL(a.URL), Size: n, SHA256: d.SHA256, SHA512: d.SHA512,
-		ETag: etag, LastModified: lastModified,
+		ETag: resp.etag, LastModified: resp.lastModified, Date: resp.date,
 	}, a.URL)
 	if err != nil {
 		return Downloaded{}, err
 	}
 	return d, nil
+}
+
+// keep moves a verified download that may not be cached into the run's
+// own directory, read-only, named by its SHA-256, and returns its path.
+func (f *Fetcher) keep(tmp *os.File, sha256hex string) (string, error) {
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("writing to the cache: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
+		return "", fmt.Errorf("writing to the cache: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.runDir == "" {
+		dir, err := owner.TempDir(filepath.Join(f.cache.dir, "tmp"), tmpRun)
+		if err != nil {
+			return "", fmt.Errorf("writing to the cache: %w", err)
+		}
+		f.runDir = dir
+	}
+	p := filepath.Join(f.runDir, sha256hex)
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return "", fmt.Errorf("writing to the cache: %w", err)
+	}
+	return p, nil
+}
+
+// looksLikeErrorPage: an HTML answer for a file whose name does not say
+// HTML is, most likely, a server's error or login page sent with 200.
+func looksLikeErrorPage(name, contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
+	}
+	if mt != "text/html" && mt != "application/xhtml+xml" {
+		return false
+	}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".html", ".htm", ".xhtml":
+		return false
+	}
+	return true
 }
 
 // hashLocal hashes a DirSource file where it is.

@@ -582,8 +582,11 @@ func TestFetchErrorHidesPassword(t *testing.T) {
 
 func ExampleFetcher() {
 	// A release server publishing one file (on loopback, for the example).
+	// It answers a conditional GET with 304 Not Modified when the file
+	// still has the ETag the cache recorded.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "garage v1.0.1\n")
+		w.Header().Set("ETag", `"v1.0.1"`)
+		http.ServeContent(w, r, "garage", time.Time{}, strings.NewReader("garage v1.0.1\n"))
 	}))
 	defer srv.Close()
 	cacheDir, _ := os.MkdirTemp("", "reproof-cache")
@@ -602,9 +605,9 @@ func ExampleFetcher() {
 			fmt.Println(err)
 			return
 		}
-		fmt.Printf("%s: %d bytes, sha256 %.12s…, from the cache: %v\n", d.Asset.Name, d.Size, d.SHA256, d.Cached)
+		fmt.Printf("%s: %d bytes, sha256 %.12s…, from the cache: %v, revalidated: %v\n", d.Asset.Name, d.Size, d.SHA256, d.Cached, d.Revalidated)
 	}
 	// Output:
-	// garage: 14 bytes, sha256 f7cb6bd9a282…, from the cache: false
-	// garage: 14 bytes, sha256 f7cb6bd9a282…, from the cache: true
+	// garage: 14 bytes, sha256 f7cb6bd9a282…, from the cache: false, revalidated: false
+	// garage: 14 bytes, sha256 f7cb6bd9a282…, from the cache: true, revalidated: true
 }

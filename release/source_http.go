@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -32,6 +33,11 @@ import (
 //   - the directory listing page the server makes (nginx, Apache or
 //     lighttpd autoindex, Python's http.server): the files it links to in
 //     the directory itself (see parseHTMLListing);
+//   - an S3 bucket's ListObjectsV2 listing of the directory's prefix, all
+//     pages, when the directory answers 404 or 403 or with XML (path
+//     style, https://host/bucket/dir/, tried first, then virtual-host
+//     style, https://bucket.host/dir/), or when the URL is itself a
+//     listing request (https://host/bucket?list-type=2&prefix=dir/);
 //   - otherwise nothing: the URL has no listing, List returns no assets,
 //     says why in Listing.How, and the caller names the assets with Asset.
 //
@@ -41,7 +47,9 @@ type HTTPSource struct {
 	base  string // the base URL without a trailing "/"
 	dir   bool   // the URL ends in "/" (or has no path): never one file
 	index string // the JSON index's URL, "" if none
-	web   *web
+	// s3 is the bucket and prefix when the URL is an S3 listing request.
+	s3  *s3Bucket
+	web *web
 	// single is set when List found the URL to be one file: Asset then
 	// names files beside it, under parent.
 	single atomic.Bool
@@ -74,8 +82,16 @@ func NewHTTPSource(base string, opts SourceOptions) (*HTTPSource, error) {
 	if strings.HasSuffix(u.Path, ".json") {
 		s.index = u.String()
 		u = u.ResolveReference(&url.URL{Path: "."})
+	} else if q := u.Query(); q.Get("list-type") == "2" {
+		prefix := q.Get("prefix")
+		if prefix != "" && !strings.HasSuffix(prefix, "/") {
+			return nil, fmt.Errorf("published URL %s: the S3 prefix %q must name a directory (end in \"/\")", u.Redacted(), prefix)
+		}
+		u.RawQuery = ""
+		s.s3 = &s3Bucket{root: strings.TrimRight(u.String(), "/"), prefix: prefix}
+		u, _ = url.Parse(s.s3.objectURL(prefix))
 	} else if u.RawQuery != "" {
-		return nil, fmt.Errorf("published URL %s: a base URL has no query", u.Redacted())
+		return nil, fmt.Errorf("published URL %s: a base URL has no query (but an S3 listing request with list-type=2)", u.Redacted())
 	}
 	s.dir = u.Path == "" || strings.HasSuffix(u.Path, "/")
 	s.base = strings.TrimRight(u.String(), "/")
@@ -149,10 +165,20 @@ func (s *HTTPSource) listPage(ctx context.Context) (*Listing, error) {
 	none := func(why string) (*Listing, error) {
 		return &Listing{Source: s.spec, Assets: []Asset{}, How: "no listing: " + why}, nil
 	}
+	if s.s3 != nil {
+		l, err := s.s3Listing(ctx, []s3Bucket{*s.s3})
+		if errors.Is(err, errNotS3) {
+			return nil, fmt.Errorf("listing %s: the server did not answer with an S3 bucket listing", s.spec)
+		}
+		return l, err
+	}
 	pg, err := s.web.getPage(ctx, target)
 	var serr *StatusError
 	switch {
 	case errors.As(err, &serr) && (serr.Code == http.StatusNotFound || serr.Code == http.StatusForbidden):
+		if l, err := s.s3Listing(ctx, s3Candidates(s.base+"/")); !errors.Is(err, errNotS3) {
+			return l, err
+		}
 		return none(fmt.Sprintf("%s answered %d %s", redactURL(target), serr.Code, http.StatusText(serr.Code)))
 	case err != nil:
 		return nil, fmt.Errorf("listing %s: %w", s.spec, err)
@@ -165,6 +191,11 @@ func (s *HTTPSource) listPage(ctx context.Context) (*Listing, error) {
 		s.single.Store(true)
 		return &Listing{Source: s.spec, Assets: []Asset{{Name: name, URL: target, Size: pg.size}}, How: "single file"}, nil
 	case !pg.html:
+		if mt, _, _ := mime.ParseMediaType(pg.contentType); mt == "application/xml" || mt == "text/xml" {
+			if l, err := s.s3Listing(ctx, s3Candidates(s.base+"/")); !errors.Is(err, errNotS3) {
+				return l, err
+			}
+		}
 		return none(fmt.Sprintf("%s answered with %s, not a listing page", redactURL(target), pg.contentType))
 	}
 	hl, ok, err := parseHTMLListing(pg.data)
@@ -191,6 +222,29 @@ func (s *HTTPSource) listPage(ctx context.Context) (*Listing, error) {
 		return nil, fmt.Errorf("listing %s: the %s page lists no files%s", s.spec, hl.Kind, why)
 	}
 	return &Listing{Source: s.spec, Assets: assets, How: hl.Kind + ", " + countFiles(len(assets))}, nil
+}
+
+// s3Listing returns the first of the candidate buckets' listings that
+// the server gives, errNotS3 if none, or the error that stopped one.
+func (s *HTTPSource) s3Listing(ctx context.Context, candidates []s3Bucket) (*Listing, error) {
+	for _, b := range candidates {
+		l, dirs, err := s.listS3(ctx, b)
+		if errors.Is(err, errNotS3) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", s.spec, err)
+		}
+		if len(l.Assets) == 0 {
+			why := ""
+			if dirs > 0 {
+				why = fmt.Sprintf(" (only %s, which reproof does not descend into)", countOf(dirs, "sub-directory", "sub-directories"))
+			}
+			return nil, fmt.Errorf("listing %s: the S3 bucket listing of %q lists no files%s", s.spec, b.prefix, why)
+		}
+		return l, nil
+	}
+	return nil, errNotS3
 }
 
 // countFiles is "1 file" or "N files".
@@ -437,12 +491,21 @@ func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bo
 	if raw {
 		req.Header.Set("Accept-Encoding", "identity")
 	}
+	// A Fetcher revalidating its cached copy (cache.go).
+	v, conditional := validatorsFrom(ctx)
+	if raw && conditional {
+		v.set(req.Header)
+	}
 	// One request per connection: the transport then never peeks at
 	// bytes a server sends past its Content-Length.
 	req.Close = true
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return fail(w.requestError(ctx, watch, err))
+	}
+	if resp.StatusCode == http.StatusNotModified && raw && conditional {
+		resp.Body.Close()
+		return fail(errNotModified)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -460,6 +523,8 @@ func (w *web) get(ctx context.Context, rawURL string, header http.Header, raw bo
 		contentType:  resp.Header.Get("Content-Type"),
 		etag:         resp.Header.Get("ETag"),
 		lastModified: resp.Header.Get("Last-Modified"),
+		date:         resp.Header.Get("Date"),
+		delimited:    resp.ContentLength >= 0 || slices.Contains(resp.TransferEncoding, "chunked"),
 		timeout:      w.timeout,
 	}, nil
 }
@@ -516,6 +581,8 @@ type remoteBody struct {
 	contentType  string
 	etag         string
 	lastModified string
+	date         string
+	delimited    bool // by Content-Length or chunks, not only by the connection closing
 	timeout      time.Duration
 }
 

@@ -25,7 +25,7 @@ type publishedConfig struct {
 
 // checkPublished downloads a published release and checks every file
 // against the checksums the release itself publishes.
-func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
+func checkPublished(ctx context.Context, cfg sumsConfig, std streams) (err error) {
 	opts := release.SourceOptions{GitHubAPI: cfg.published.githubAPI, GitLabAPI: cfg.published.gitlabAPI, NPMRegistry: cfg.published.npmRegistry, Getenv: std.getenv,
 		MaxSize: cfg.published.maxDownload}
 	if isTerminal(std.stderr) {
@@ -44,7 +44,15 @@ func checkPublished(ctx context.Context, cfg sumsConfig, std streams) error {
 		cacheDir = filepath.Join(base, "reproof")
 	}
 	fetcher := release.NewFetcher(src, cacheDir, opts)
+	defer func() {
+		if cerr := fetcher.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("sums: %w", cerr)
+		}
+	}()
 	pc, err := release.CheckPublished(ctx, src, fetcher, release.CheckOptions{Manifests: cfg.published.manifests, Keyring: cfg.keyring})
+	for _, w := range fetcher.Warnings() {
+		fmt.Fprintf(std.stderr, "reproof: sums: warning: %s\n", w)
+	}
 	if err != nil {
 		return fmt.Errorf("sums: %w", err)
 	}

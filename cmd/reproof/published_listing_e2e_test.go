@@ -49,9 +49,21 @@ func TestSumsPublishedListing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, server := range []string{"nginx", "python"} {
+	for _, server := range []string{"nginx", "python", "s3"} {
 		t.Run(server, func(t *testing.T) {
-			base := serveDir(t, server, root)
+			var base string
+			if server == "s3" {
+				// A public bucket of a real S3 server: the directory URL
+				// answers 404 NoSuchKey; the bucket's ListObjectsV2
+				// listing of the prefix names the files.
+				s3 := testenv.StartS3(t, "releases")
+				if err := os.CopyFS(filepath.Join(s3.Root, "releases"), os.DirFS(root)); err != nil {
+					t.Fatal(err)
+				}
+				base = s3.URL + "/releases"
+			} else {
+				base = serveDir(t, server, root)
+			}
 			for _, tt := range []struct {
 				name, source string
 				code         int
@@ -67,8 +79,10 @@ func TestSumsPublishedListing(t *testing.T) {
 				{"single file", base + "/rel/pkg-1.0.tar.gz", 0, []string{
 					"pkg-1.0.tar.gz: NO CHECKSUM published; sha256 " + listingSHA256("the published tarball\n"),
 				}, ""},
-				{"empty directory", base + "/empty/", 2, nil, base + "/empty/: the " + map[string]string{
-					"nginx": "nginx autoindex", "python": "Python http.server"}[server] + " page lists no files"},
+				{"empty directory", base + "/empty/", 2, nil, base + "/empty/: " + map[string]string{
+					"nginx":  "the nginx autoindex page lists no files",
+					"python": "the Python http.server page lists no files",
+					"s3":     `the S3 bucket listing of "empty/" lists no files`}[server]},
 			} {
 				args := []string{"sums", "--published", tt.source, "--cache", t.TempDir()}
 				r := reproof(t, invocation{}, args...)

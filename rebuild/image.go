@@ -95,6 +95,10 @@ type PulledImage struct {
 	Unpinned    bool     // pulled by tag with AllowUnpinned: the report should warn
 	FromCache   bool     // served from the cache without contacting a registry
 	Image       v1.Image // backed by the cache's OCI layout
+	// Warnings are what the pull noticed that a report should say: an
+	// image cache index that had to be rebuilt, leftovers of killed runs
+	// it could not remove.
+	Warnings []string
 }
 
 // DefaultCacheDir is where pulled images are cached when
@@ -162,11 +166,15 @@ func PullImage(ctx context.Context, ref string, opts ImageOptions) (*PulledImage
 		t.DisableKeepAlives = true
 		base = t
 	}
+	cache := &imageCache{dir: opts.CacheDir}
+	if _, err := cache.sweep(); err != nil {
+		cache.warn(fmt.Sprintf("cleaning the image cache: %s", oneLine(err)))
+	}
 	p := &puller{
 		ref:      ref,
 		parsed:   parsed,
 		platform: *platform,
-		cache:    &imageCache{dir: opts.CacheDir},
+		cache:    cache,
 		remote: []remote.Option{
 			remote.WithContext(ctx),
 			remote.WithAuthFromKeychain(opts.Keychain),
@@ -179,6 +187,9 @@ func PullImage(ctx context.Context, ref string, opts ImageOptions) (*PulledImage
 		img, err := retryPull(ctx, opts.Retries, opts.RetryBackoff, pull)
 		if ctxErr := ctx.Err(); err != nil && ctxErr != nil {
 			return nil, fmt.Errorf("pulling image %q: %w", ref, ctxErr)
+		}
+		if img != nil {
+			img.Warnings = append(img.Warnings, cache.takeWarnings()...)
 		}
 		return img, err
 	}
@@ -194,6 +205,7 @@ func PullImage(ctx context.Context, ref string, opts ImageOptions) (*PulledImage
 	cached, cacheErr := p.cache.load(ctx, want, p.platform)
 	if cacheErr == nil {
 		cached.Ref = ref
+		cached.Warnings = cache.takeWarnings()
 		return cached, nil
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {

@@ -11,7 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/reproof/reproof/internal/owner"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -37,9 +42,78 @@ var indexMu sync.Mutex
 
 // imageCache is an OCI image layout holding verified images. index.json lists
 // one entry per pulled image, annotated with the digest it was pinned by;
-// it is only a hint: every load re-verifies the blobs it points at.
+// it is only a hint: every load re-verifies the blobs it points at. So an
+// index.json that does not parse is rebuilt from the blobs (or, failing
+// that, replaced by an empty one) with a warning, never an error that
+// would stop every later run.
+//
+// Files being written are named ".tmp-OWNER-*" (internal/owner), beside
+// index.json or in the blob directory, so that the sweep at the start of
+// every pull removes what a killed run left.
 type imageCache struct {
 	dir string
+
+	mu       sync.Mutex
+	warnings []string
+}
+
+// tmpPrefix starts the names of the cache's temporary files.
+const tmpPrefix = ".tmp-"
+
+// legacyTempAge is how old a temporary file without an owner in its name
+// (made by an older reproof) must be before a sweep removes it.
+const legacyTempAge = 24 * time.Hour
+
+func (c *imageCache) warn(msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.warnings = append(c.warnings, msg)
+}
+
+// takeWarnings returns the warnings so far and forgets them.
+func (c *imageCache) takeWarnings() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.warnings
+	c.warnings = nil
+	return w
+}
+
+// tempDirs are the directories that may hold the cache's temporary files:
+// the layout's root (index.json) and each blob directory.
+func (c *imageCache) tempDirs() []string {
+	dirs := []string{c.dir}
+	algs, _ := os.ReadDir(filepath.Join(c.dir, "blobs"))
+	for _, a := range algs {
+		if a.IsDir() {
+			dirs = append(dirs, filepath.Join(c.dir, "blobs", a.Name()))
+		}
+	}
+	return dirs
+}
+
+// sweep removes the temporary files of dead runs (and those of an older
+// reproof once a day old) and returns their paths.
+func (c *imageCache) sweep() ([]string, error) {
+	var removed []string
+	var errs []error
+	for _, d := range c.tempDirs() {
+		r, err := owner.Sweep(d, tmpPrefix)
+		removed = append(removed, r...)
+		errs = append(errs, err)
+		r, err = owner.SweepUnowned(d, tmpPrefix, legacyTempAge)
+		removed = append(removed, r...)
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// SweepImageCache removes from the image cache at dir the temporary files
+// that runs killed in the middle of a pull left (see internal/owner). Every
+// pull does this first; `reproof gc` calls it directly. It returns the
+// paths it removed.
+func SweepImageCache(dir string) ([]string, error) {
+	return (&imageCache{dir: dir}).sweep()
 }
 
 func (c *imageCache) blobPath(h v1.Hash) string {
@@ -50,7 +124,7 @@ func (c *imageCache) blobPath(h v1.Hash) string {
 // pinned names an index) if the cache holds it and all its blobs verify. It
 // returns an error wrapping errCacheMiss or errCacheCorrupt otherwise.
 func (c *imageCache) load(ctx context.Context, pinned v1.Hash, platform v1.Platform) (*PulledImage, error) {
-	index, err := c.readIndex()
+	index, err := c.index(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +278,7 @@ func (c *imageCache) store(ctx context.Context, img v1.Image, pinned v1.Hash, ra
 		pulled.Platform = configPlatform(rawConfig)
 	}
 	desc.Annotations = map[string]string{annotationPinned: pinned.String()}
-	if err := c.addEntry(desc); err != nil {
+	if err := c.addEntry(ctx, desc); err != nil {
 		return nil, err
 	}
 	l, err := layout.FromPath(c.dir)
@@ -238,6 +312,139 @@ func (c *imageCache) init() error {
 	return nil
 }
 
+// index reads index.json; one that does not parse is repaired first.
+func (c *imageCache) index(ctx context.Context) (*v1.IndexManifest, error) {
+	index, err := c.readIndex()
+	if !errors.Is(err, errCacheCorrupt) {
+		return index, err
+	}
+	indexMu.Lock()
+	defer indexMu.Unlock()
+	return c.repairIndex(ctx)
+}
+
+// repairIndex replaces an index.json that does not parse with one rebuilt
+// from the blobs, or with an empty one when the blobs cannot be read, and
+// warns. Another process may have repaired it meanwhile: then it is only
+// read. The caller holds indexMu.
+func (c *imageCache) repairIndex(ctx context.Context) (*v1.IndexManifest, error) {
+	index, err := c.readIndex()
+	if !errors.Is(err, errCacheCorrupt) {
+		return index, err
+	}
+	why := err.Error()
+	var ie *indexError
+	if errors.As(err, &ie) {
+		why = oneLine(ie.err)
+	}
+	rebuilt, rerr := c.indexFromBlobs(ctx)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, ctxErr
+	}
+	var how string
+	if rerr == nil {
+		images := map[v1.Hash]bool{}
+		for _, d := range rebuilt.Manifests {
+			images[d.Digest] = true
+		}
+		how = fmt.Sprintf("rebuilt it from its blobs (%d %s)", len(images), map[bool]string{true: "image", false: "images"}[len(images) == 1])
+	} else {
+		rebuilt = emptyIndex()
+		how = fmt.Sprintf("started it over (the blobs could not be read: %s)", oneLine(rerr))
+	}
+	if err := c.writeIndex(rebuilt); err != nil {
+		return nil, fmt.Errorf("repairing the image cache's index.json (%s): %w", why, err)
+	}
+	c.warn(fmt.Sprintf("the image cache's index.json in %s was unusable (%s); reproof %s", c.dir, why, how))
+	return rebuilt, nil
+}
+
+func emptyIndex() *v1.IndexManifest {
+	return &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
+}
+
+// indexFromBlobs lists the images the blobs hold: each image manifest,
+// pinned by its own digest, and each image of an index whose manifest is
+// there, pinned by the index's digest with its platform. Only small blobs
+// that hash to their names are read; an entry is listed only when its
+// config is there too. Every entry is still verified when it is loaded.
+func (c *imageCache) indexFromBlobs(ctx context.Context) (*v1.IndexManifest, error) {
+	dir := filepath.Join(c.dir, "blobs", "sha256")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return emptyIndex(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			have[e.Name()] = true
+		}
+	}
+	// The parts of a manifest or an index that say which it is.
+	type probe struct {
+		SchemaVersion int64             `json:"schemaVersion"`
+		MediaType     types.MediaType   `json:"mediaType"`
+		Config        *v1.Descriptor    `json:"config"`
+		Manifests     []v1.Descriptor   `json:"manifests"`
+		Layers        []json.RawMessage `json:"layers"`
+	}
+	index := emptyIndex()
+	add := func(d v1.Descriptor, pinned string) {
+		d.Annotations = map[string]string{annotationPinned: pinned}
+		index.Manifests = append(index.Manifests, d)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Size() > maxManifestSize || strings.HasPrefix(e.Name(), tmpPrefix) {
+			continue
+		}
+		h := v1.Hash{Algorithm: "sha256", Hex: e.Name()}
+		raw, err := c.readBlob(ctx, v1.Descriptor{Digest: h, Size: info.Size()})
+		if err != nil {
+			continue // not a blob, or a corrupt one: a pull replaces it
+		}
+		var p probe
+		if json.Unmarshal(raw, &p) != nil || p.SchemaVersion != 2 {
+			continue // a config or a layer
+		}
+		switch {
+		case p.Config != nil && (p.MediaType == "" || p.MediaType.IsImage()):
+			if p.Config.Digest.Algorithm == "sha256" && have[p.Config.Digest.Hex] {
+				mt := p.MediaType
+				if mt == "" {
+					mt = types.OCIManifestSchema1
+				}
+				add(v1.Descriptor{MediaType: mt, Digest: h, Size: info.Size()}, h.String())
+			}
+		case p.Manifests != nil && (p.MediaType == "" || p.MediaType.IsIndex()):
+			for _, child := range p.Manifests {
+				if child.MediaType.IsImage() && child.Digest.Algorithm == "sha256" && have[child.Digest.Hex] {
+					add(v1.Descriptor{MediaType: child.MediaType, Digest: child.Digest, Size: child.Size, Platform: child.Platform}, h.String())
+				}
+			}
+		}
+	}
+	slices.SortFunc(index.Manifests, func(a, b v1.Descriptor) int {
+		return strings.Compare(a.Annotations[annotationPinned]+a.Digest.String(), b.Annotations[annotationPinned]+b.Digest.String())
+	})
+	return index, nil
+}
+
+// writeIndex replaces index.json.
+func (c *imageCache) writeIndex(index *v1.IndexManifest) error {
+	raw, err := json.MarshalIndent(index, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(c.dir, "index.json"), append(raw, '\n'))
+}
+
 // readIndex reads index.json; a missing one is an empty cache.
 func (c *imageCache) readIndex() (*v1.IndexManifest, error) {
 	f, err := os.Open(filepath.Join(c.dir, "index.json"))
@@ -250,17 +457,29 @@ func (c *imageCache) readIndex() (*v1.IndexManifest, error) {
 	defer f.Close()
 	index, err := v1.ParseIndexManifest(io.LimitReader(f, maxManifestSize))
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %s: %w", f.Name(), oneLine(err), errCacheCorrupt)
+		return nil, &indexError{path: f.Name(), err: err}
 	}
 	return index, nil
 }
 
+// indexError is an index.json that does not parse.
+type indexError struct {
+	path string
+	err  error
+}
+
+func (e *indexError) Error() string {
+	return fmt.Sprintf("reading %q: %s: %v", e.path, oneLine(e.err), errCacheCorrupt)
+}
+
+func (e *indexError) Unwrap() error { return errCacheCorrupt }
+
 // addEntry records desc in index.json, replacing an entry with the same digest
 // and pin.
-func (c *imageCache) addEntry(desc v1.Descriptor) error {
+func (c *imageCache) addEntry(ctx context.Context, desc v1.Descriptor) error {
 	indexMu.Lock()
 	defer indexMu.Unlock()
-	index, err := c.readIndex()
+	index, err := c.repairIndex(ctx)
 	if err != nil {
 		return err
 	}
@@ -275,11 +494,7 @@ func (c *imageCache) addEntry(desc v1.Descriptor) error {
 		kept = append(kept, d)
 	}
 	index.Manifests = append(kept, desc)
-	raw, err := json.MarshalIndent(index, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(c.dir, "index.json"), append(raw, '\n'))
+	return c.writeIndex(index)
 }
 
 // readBlob reads a small blob (manifest, index, config) and verifies it. A
@@ -357,7 +572,7 @@ func (c *imageCache) writeBlob(ctx context.Context, desc v1.Descriptor, r io.Rea
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+desc.Digest.Hex+"-*")
+	tmp, err := owner.TempFile(dir, tmpPrefix)
 	if err != nil {
 		return err
 	}
@@ -426,7 +641,7 @@ func configPlatform(rawConfig []byte) string {
 // writeFileAtomic replaces path with data by writing a temporary file in the
 // same directory and renaming it.
 func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	tmp, err := owner.TempFile(filepath.Dir(path), tmpPrefix)
 	if err != nil {
 		return err
 	}

@@ -39,9 +39,9 @@ func addSpecFlags(fs *pflag.FlagSet, verify bool) {
 }
 
 // loadSpec reads the spec file (args[0], or reproof.toml if present, or
-// none), lets the flags the user gave override it, and validates it for
-// need.
-func loadSpec(fs *pflag.FlagSet, args []string, need spec.Need, cmd string) (*spec.Spec, error) {
+// none), lets the flags the user gave override it, lets complete (if not
+// nil) fill in defaults, and validates it for need.
+func loadSpec(fs *pflag.FlagSet, args []string, need spec.Need, cmd string, complete func(*spec.Spec) error) (*spec.Spec, error) {
 	var s *spec.Spec
 	switch len(args) {
 	case 0:
@@ -74,6 +74,11 @@ func loadSpec(fs *pflag.FlagSet, args []string, need spec.Need, cmd string) (*sp
 		}
 		if err := s.SetFlag(f.Name, values...); err != nil {
 			return nil, &usageError{msg: cmd + ": " + err.Error(), hint: fmt.Sprintf("run 'reproof %s --help' for usage", cmd)}
+		}
+	}
+	if complete != nil {
+		if err := complete(s); err != nil {
+			return nil, err
 		}
 	}
 	if err := s.Validate(need); err != nil {
@@ -145,7 +150,7 @@ func runRebuild(ctx context.Context, args []string, std streams) error {
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { rebuildUsage(w, fs) }); done || err != nil {
 		return err
 	}
-	s, err := loadSpec(fs, fs.Args(), spec.NeedRebuild, "rebuild")
+	s, err := loadSpec(fs, fs.Args(), spec.NeedRebuild, "rebuild", nil)
 	if err != nil {
 		return err
 	}

@@ -50,8 +50,9 @@ against the checksums the release itself publishes: manifests among its
 files (SHA256SUMS, checksums.txt, *.sha256, *.SHA256, ...), and checksum
 blocks in its release body; --checksums names the manifests to use
 instead. SOURCE is a directory or one file, an http(s) base URL (its
-listing page: nginx, Apache, Python http.server; or a JSON index such as
-Garage's _releases.json; or one file), github:OWNER/REPO@TAG,
+listing page: nginx, Apache, Python http.server; an S3 bucket's
+ListObjectsV2 listing of the directory; a JSON index such as Garage's
+_releases.json; or one file), github:OWNER/REPO@TAG,
 gitlab:GROUP/PROJECT@TAG or npm:[@SCOPE/]NAME@VERSION (the registry's
 tarball, checked against its integrity and shasum; tokens from
 GITHUB_TOKEN, GITLAB_TOKEN and NPM_TOKEN). Detached signatures, certificates,

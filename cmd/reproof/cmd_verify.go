@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -47,7 +48,11 @@ members a member rule names), and report a verdict.
 
 SPEC is a spec file (default: reproof.toml if it exists; 'reproof init'
 writes a commented template; docs/spec.md documents it). Every field can be
-given as a flag instead; flags override the file.
+given as a flag instead; flags override the file. An npm:, github: or
+gitlab: source in place of SPEC is --published. With npm:NAME@VERSION,
+--repo, --commit and --tag default to the version's repository, its
+gitHead and the repository's tag at that commit, and --artifacts to
+'*.tgz'.
 
 Per artifact: identical, equivalent (equal after the named normalization
 passes; the report lists what each hid), different, missing, extra
@@ -114,24 +119,49 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	if err != nil {
 		return usageErr(err.Error())
 	}
-	s, err := loadSpec(fs, fs.Args(), spec.NeedVerify, "verify")
+	progress := prefixWriter{w: std.stderr, prefix: "reproof: "}
+	releaseOpts := release.SourceOptions{
+		GitHubAPI: cfg.githubAPI, GitLabAPI: cfg.gitlabAPI, NPMRegistry: cfg.npmRegistry, Getenv: std.getenv,
+		Progress: progressWriter(std), MaxSize: cfg.maxDownload,
+	}
+	// An npm package names its repository and commit: --repo, --commit
+	// and --tag default from them.
+	npmDefaults := func(s *spec.Spec) error {
+		notes, err := verify.NPMDefaults(ctx, s, releaseOpts)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		for _, n := range notes {
+			fmt.Fprintf(progress, "using %s\n", n)
+		}
+		return nil
+	}
+	// `reproof verify npm:NAME@VERSION`: a published source in place of
+	// the spec file.
+	specArgs := fs.Args()
+	if len(specArgs) == 1 && isSourceArg(specArgs[0]) {
+		if fs.Changed("published") {
+			return usageErr(fmt.Sprintf("%s and --published both name the published release", specArgs[0]))
+		}
+		if err := fs.Set("published", specArgs[0]); err != nil {
+			return usageErr(err.Error())
+		}
+		specArgs = nil
+	}
+	s, err := loadSpec(fs, specArgs, spec.NeedVerify, "verify", npmDefaults)
 	if err != nil {
 		return err
 	}
 	ro := rebuildOptions(s, std)
-	progress := prefixWriter{w: std.stderr, prefix: "reproof: "}
 	v, err := verify.Verify(ctx, verify.Options{
 		Spec:       s,
 		Rebuild:    ro,
 		RebuiltDir: s.Build.Out,
-		Release: release.SourceOptions{
-			GitHubAPI: cfg.githubAPI, GitLabAPI: cfg.gitlabAPI, NPMRegistry: cfg.npmRegistry, Getenv: std.getenv,
-			Progress: progressWriter(std), MaxSize: cfg.maxDownload,
-		},
-		TempDir:  cfg.tmpdir,
-		Caps:     cfg.caps,
-		Progress: progress,
-		Version:  version(),
+		Release:    releaseOpts,
+		TempDir:    cfg.tmpdir,
+		Caps:       cfg.caps,
+		Progress:   progress,
+		Version:    version(),
 	})
 	if err != nil {
 		return err // interrupted
@@ -170,6 +200,17 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 }
 
 // attestationOptions names the policy the verification applied (the spec
+// isSourceArg says whether verify's argument names a published release
+// (npm:, github:, gitlab:) rather than a spec file.
+func isSourceArg(arg string) bool {
+	for _, scheme := range []string{"npm:", "github:", "gitlab:"} {
+		if strings.HasPrefix(arg, scheme) {
+			return true
+		}
+	}
+	return false
+}
+
 // file, by name and digest, when there is one) and the rebuild's
 // provenance the verification rests on.
 func attestationOptions(s *spec.Spec) report.AttestationOptions {

@@ -366,3 +366,37 @@ func TestJudgeUnlistedWebDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeNoRelease: a base URL without a listing where none of the
+// rebuilt names, their sidecars or the common manifests exist (nginx
+// with autoindex off, a directory that is not there: 404 for everything)
+// is an error naming the source, not a release whose artifacts are all
+// missing; the same server with the files there gives a verdict.
+func TestJudgeNoRelease(t *testing.T) {
+	rebuilt := t.TempDir()
+	packJudge(t, rebuilt, "", sortedPack)
+	root := t.TempDir()
+	os.Chmod(root, 0o755)
+	rel := filepath.Join(root, "rel")
+	os.MkdirAll(rel, 0o755)
+	packJudge(t, rel, "", sortedPack)
+	base := testenv.ServeDir(t, testenv.NginxNoIndex, root)
+	for _, tt := range []struct {
+		dir     string
+		verdict report.Verdict
+		reason  string
+	}{
+		{"/missing/", report.VerdictError, base + "/missing/ has none of the files asked for (1 rebuilt name, their checksum sidecars and SHA256SUMS, SHA512SUMS, checksums.txt; no listing: " + base + "/missing/ answered 404 Not Found): it is not where the release is"},
+		{"/rel/", report.VerdictReproducible, ""},
+	} {
+		s := spec.Default()
+		s.Published.Source = base + tt.dir
+		v, err := Judge(context.Background(), Options{Spec: s, CacheDir: t.TempDir(), TempDir: t.TempDir()}, rebuilt, 1700000000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Verdict != tt.verdict || !strings.Contains(v.Reason, tt.reason) {
+			t.Errorf("Judge(%s) = %s (%s), want %s (%s)", tt.dir, v.Verdict, v.Reason, tt.verdict, tt.reason)
+		}
+	}
+}

@@ -114,6 +114,13 @@ func (p *published) fetchNamed(ctx context.Context, names []string) error {
 		p.files[name] = publishedFile{check: chk, path: d.Path}
 		p.names = append(p.names, name)
 	}
+	if len(names) > 0 && len(p.absent) == len(names) && p.foundManifests == 0 {
+		// Not a release that lacks these files: no release at all. The
+		// URL is wrong (or the server hides it), and calling every
+		// artifact missing would blame the build.
+		return fmt.Errorf("%s has none of the files asked for (%s, their checksum sidecars and %s; %s): it is not where the release is",
+			p.check.Source, plural(len(names), "rebuilt name"), strings.Join(probedManifests, ", "), p.check.Listed)
+	}
 	sort.Strings(p.names)
 	return nil
 }

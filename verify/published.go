@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -74,6 +73,12 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 	p := &published{check: pc, files: map[string]publishedFile{}, fetcher: f}
 	if ns, ok := src.(namedSource); ok && len(pc.Assets) == 0 {
 		p.byName = ns
+		// The common manifests now, before any build: a malformed or
+		// unreachable one is reported in seconds. The rebuilt names'
+		// sidecars are asked for once the names are known.
+		if err := p.probeManifests(ctx, probedManifests); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range pc.Assets {
 		if isManifest[a.Name] || release.IsManifestName(a.Name) || a.Side != "" {
@@ -92,7 +97,13 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 // these files: their digests are computed here.
 func (p *published) fetchNamed(ctx context.Context, names []string) error {
 	p.probed = names
-	if err := p.probeManifests(ctx, names); err != nil {
+	var sidecars []string
+	for _, n := range names {
+		for _, ext := range probedSidecars {
+			sidecars = append(sidecars, n+ext)
+		}
+	}
+	if err := p.probeManifests(ctx, sidecars); err != nil {
 		return err
 	}
 	for _, name := range names {
@@ -131,17 +142,12 @@ var probedManifests = []string{"SHA256SUMS", "SHA512SUMS", "checksums.txt"}
 
 var probedSidecars = []string{".sha256", ".sha512", ".SHA256", ".SHA512", ".sha256sum", ".sha512sum"}
 
-// probeManifests asks a source without a listing for the common manifest
-// names and the rebuilt names' sidecars; those it has are read as the
-// release's checksums (a malformed one is an error, as in a listed
-// release), so that a lying sidecar is caught even where nothing lists it.
-func (p *published) probeManifests(ctx context.Context, names []string) error {
-	candidates := slices.Clone(probedManifests)
-	for _, n := range names {
-		for _, ext := range probedSidecars {
-			candidates = append(candidates, n+ext)
-		}
-	}
+// probeManifests asks a source without a listing for manifests by name
+// (the common manifest names, the rebuilt names' sidecars); those it has
+// are read as the release's checksums (a malformed one is an error, as in
+// a listed release), so that a lying sidecar is caught even where nothing
+// lists it.
+func (p *published) probeManifests(ctx context.Context, candidates []string) error {
 	for _, name := range candidates {
 		d, err := p.fetcher.Fetch(ctx, p.byName.Asset(name))
 		if errors.Is(err, release.ErrNotFound) {

@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"strings"
+
+	"github.com/reproof/reproof/internal/owner"
 )
 
 // Options configure how a stream is read.
@@ -185,7 +187,7 @@ func (s *Stream) zipSource(src io.Reader, start int64, inner io.Reader) (io.Read
 			}
 		}
 	}
-	f, err := os.CreateTemp(s.opts.TempDir, "reproof-zip-*")
+	f, err := owner.TempFile(s.opts.TempDir, "reproof-zip-")
 	if err != nil {
 		return nil, 0, fmt.Errorf("spooling zip: %w", err)
 	}

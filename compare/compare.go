@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/reproof/reproof/archive"
+	runowner "github.com/reproof/reproof/internal/owner"
 )
 
 // Options bound and tune a comparison. Zero fields take their defaults.
@@ -131,7 +132,7 @@ func (c *comparer) release() { <-c.slots }
 // archive is reported in Result.Incomplete instead.
 func Compare(ctx context.Context, a, b string, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
-	tmp, err := os.MkdirTemp(opts.TempDir, "reproof-diff-*")
+	tmp, err := runowner.TempDir(opts.TempDir, "reproof-diff-")
 	if err != nil {
 		return nil, fmt.Errorf("creating work directory: %w", err)
 	}

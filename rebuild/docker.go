@@ -105,11 +105,10 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	start.Env = r.env
 	start.Stdout = spec.Stdout
 	start.Stderr = spec.Stderr
-	if err := start.Start(); err != nil {
+	done, err := startTied(start) // the CLI dies with reproof; Sweep removes the container
+	if err != nil {
 		return fmt.Errorf("%s start: %w", r.name, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- start.Wait() }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -188,6 +187,7 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 		"--log-driver", "none",
 		"--entrypoint", spec.Args[0],
 	}
+	args = append(args, ownerLabels()...)
 	if r.name == "podman" {
 		// Podman's default seccomp filter lets the build make user
 		// namespaces; docker's does not (seccomp.go).

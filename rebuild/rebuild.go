@@ -3,7 +3,6 @@ package rebuild
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reproof/reproof/internal/owner"
 )
 
 // Options is one rebuild, as the spec file and the flags describe it.
@@ -146,7 +147,7 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 		return nil, err
 	}
 
-	work, err := os.MkdirTemp(opts.TempDir, "reproof-rebuild-")
+	work, err := owner.TempDir(opts.TempDir, "reproof-rebuild-")
 	if err != nil {
 		return nil, fmt.Errorf("creating the work directory: %w", err)
 	}
@@ -192,6 +193,7 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	}
 	res.Runtime, res.RuntimeVersion = rt.Name(), version
 	fmt.Fprintf(progress, "runtime: %s %s\n", rt.Name(), version)
+	sweepRuntime(ctx, rt, progress)
 
 	spec, err := prepareRun(ctx, opts, src, img, user, work)
 	if err != nil {
@@ -439,7 +441,7 @@ func prepareRun(ctx context.Context, opts Options, src *Source, img *PulledImage
 		return nil, err
 	}
 	return &RunSpec{
-		Name:       "reproof-" + hex.EncodeToString(id),
+		Name:       ownedName(id),
 		Image:      img,
 		Args:       args,
 		Env:        env.list(),

@@ -151,11 +151,10 @@ func (r *runc) Run(ctx context.Context, spec *RunSpec) (err error) {
 	// Once runc has exited, nothing in the container can hold the output
 	// pipes open (its pid namespace is gone); bound the wait regardless.
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
+	done, err := startTied(cmd) // runc dies with reproof; Sweep removes its container
+	if err != nil {
 		return fmt.Errorf("runc: %w", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
 	case werr := <-done:
 		return runcResult(werr, pidFile, logFile)

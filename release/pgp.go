@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/reproof/reproof/internal/owner"
 )
 
 const (
@@ -106,7 +108,7 @@ func runGpgv(ctx context.Context, what, keyring string, files ...string) (Signat
 	if _, err := os.Stat(abs); err != nil {
 		return sig, fmt.Errorf("keyring: %w", err)
 	}
-	home, err := os.MkdirTemp("", "reproof-gpgv-*")
+	home, err := owner.TempDir("", "reproof-gpgv-")
 	if err != nil {
 		return sig, err
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/reproof/reproof/archive"
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/internal/owner"
 	"github.com/reproof/reproof/rebuild"
 	"github.com/reproof/reproof/release"
 	"github.com/reproof/reproof/report"
@@ -87,7 +88,7 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 	if err != nil {
 		return fail(fmt.Errorf("compare.passes: %w", err))
 	}
-	work, err := os.MkdirTemp(opts.TempDir, "reproof-verify-")
+	work, err := owner.TempDir(opts.TempDir, "reproof-verify-")
 	if err != nil {
 		return fail(err)
 	}
@@ -200,7 +201,7 @@ func Judge(ctx context.Context, opts Options, rebuiltDir string, epoch int64) (*
 		if err != nil {
 			return fmt.Errorf("compare.passes: %w", err)
 		}
-		work, err := os.MkdirTemp(opts.TempDir, "reproof-verify-")
+		work, err := owner.TempDir(opts.TempDir, "reproof-verify-")
 		if err != nil {
 			return err
 		}

@@ -46,6 +46,7 @@ var commands = []command{
 	{"normalize", "rewrite an archive deterministically", runNormalize},
 	{"sums", "write checksum manifests; --check MANIFEST verifies one", runSums},
 	{"init", "write a commented spec template", runInit},
+	{"gc", "remove what dead runs left behind: containers, runc states, work dirs", runGC},
 }
 
 const exitStatusHelp = `EXIT STATUS

@@ -96,6 +96,7 @@ func runDiff(ctx context.Context, args []string, std streams) error {
 		return usageErr(err.Error())
 	}
 	a, b := fs.Arg(0), fs.Arg(1)
+	sweepAtStart(ctx, std, cfg.opts.TempDir)
 	res, err := compare.Compare(ctx, a, b, cfg.opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/archive"
+	"github.com/reproof/reproof/internal/owner"
 )
 
 type normalizeConfig struct {
@@ -59,7 +60,7 @@ level %d. The output is written to a temporary file beside OUT and renamed.
 `)
 }
 
-func runNormalize(ctx context.Context, args []string, std streams) error {
+func runNormalize(ctx context.Context, args []string, std streams) (err error) {
 	var cfg normalizeConfig
 	fs := newFlagSet("normalize")
 	fs.StringVarP(&cfg.output, "output", "o", "", "write the normalized archive to `FILE` (- for stdout)")
@@ -119,6 +120,20 @@ func runNormalize(ctx context.Context, args []string, std streams) error {
 		}
 		opts.Compression = &c
 	}
+
+	// The sort's spill files go in a directory of the run's own, removed
+	// as a whole, and by a later run if this one dies.
+	sweepAtStart(ctx, std, cfg.tmpdir)
+	work, err := owner.TempDir(cfg.tmpdir, "reproof-normalize-")
+	if err != nil {
+		return fmt.Errorf("normalize: creating a work directory: %w", err)
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(work); rmErr != nil && err == nil {
+			err = fmt.Errorf("normalize: removing the work directory: %w", rmErr)
+		}
+	}()
+	opts.TempDir = work
 
 	src, err := os.Open(in)
 	if err != nil {

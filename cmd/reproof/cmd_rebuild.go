@@ -154,6 +154,7 @@ func runRebuild(ctx context.Context, args []string, std streams) error {
 	if err != nil {
 		return err
 	}
+	sweepAtStart(ctx, std, "")
 	res, err := rebuild.Rebuild(ctx, rebuildOptions(s, std))
 	if err != nil {
 		return rebuildError(err)

@@ -95,6 +95,9 @@ func runSums(ctx context.Context, args []string, std streams) error {
 	usageErr := func(msg string) error {
 		return &usageError{msg: "sums: " + msg, hint: "run 'reproof sums --help' for usage"}
 	}
+	if cfg.published.source != "" || cfg.check != "" {
+		sweepAtStart(ctx, std, "") // gpgv's homes
+	}
 	if cfg.published.source != "" {
 		if fs.NArg() != 0 || cfg.check != "" {
 			return usageErr("--published takes no FILE arguments and no --check")

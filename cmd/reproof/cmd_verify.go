@@ -152,6 +152,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	if err != nil {
 		return err
 	}
+	sweepAtStart(ctx, std, cfg.tmpdir)
 	ro := rebuildOptions(s, std)
 	v, err := verify.Verify(ctx, verify.Options{
 		Spec:       s,

@@ -114,14 +114,12 @@ func runDiff(ctx context.Context, args []string, std streams) error {
 		{cfg.diffoscopeFile, renderers["diffoscope-json"]},
 		{cfg.textFile, renderers["text"]},
 	}
+	var set []output
 	for _, f := range files {
-		if f.path == "" {
-			continue
-		}
-		err := writeAtomically(f.path, func(w io.Writer) error { return f.render(w, res, false) })
-		if err != nil {
-			return fmt.Errorf("diff: writing report: %w", err)
-		}
+		set = append(set, output{f.path, func(w io.Writer) error { return f.render(w, res, false) }})
+	}
+	if err := writeSet(set); err != nil {
+		return fmt.Errorf("diff: writing reports: %w", err)
 	}
 	if render != nil {
 		if err := render(std.stdout, res, color); err != nil {

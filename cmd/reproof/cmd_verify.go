@@ -180,13 +180,12 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 			return report.VerifyAttestation(w, v, attestationOptions(s))
 		}},
 	}
+	var set []output
 	for _, f := range files {
-		if f.path == "" {
-			continue
-		}
-		if err := writeAtomically(f.path, func(w io.Writer) error { return f.render(w, v, false) }); err != nil {
-			return fmt.Errorf("verify: writing report: %w", err)
-		}
+		set = append(set, output{f.path, func(w io.Writer) error { return f.render(w, v, false) }})
+	}
+	if err := writeSet(set); err != nil {
+		return fmt.Errorf("verify: writing reports: %w", err)
 	}
 	if render != nil {
 		if err := render(std.stdout, v, color); err != nil {

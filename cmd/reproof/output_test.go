@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
+)
+
+// TestWriteSetFullDisk: a report set whose last file does not fit on the
+// disk (a real 64 KiB tmpfs) leaves no file of the set and no temporary
+// file: not a JSON report saying "reproducible" from a run that failed.
+// The earlier files of a set that fits are all there.
+func TestWriteSetFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Unmet(t, &testenv.MissingError{What: []string{"root"}, Reason: "mounting a tmpfs needs root"})
+		return
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "reproof-test", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() }) //nolint:errcheck // best effort
+	small := func(w io.Writer) error { _, err := w.Write([]byte("{\"verdict\": \"reproducible\"}\n")); return err }
+	huge := func(w io.Writer) error { _, err := w.Write(bytes.Repeat([]byte("x"), 256<<10)); return err }
+	set := []output{
+		{filepath.Join(dir, "report.json"), small},
+		{"", huge}, // not asked for
+		{filepath.Join(dir, "report.md"), small},
+		{filepath.Join(dir, "report.html"), huge},
+	}
+	err := writeSet(set)
+	if err == nil || !strings.Contains(err.Error(), "report.html") || !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("writeSet with a full disk = %v, want ENOSPC naming report.html", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("after a failed writeSet the directory holds %q, want nothing", names)
+	}
+	set[3].write = small
+	if err := writeSet(set); err != nil {
+		t.Fatalf("writeSet = %v", err)
+	}
+	for _, name := range []string{"report.json", "report.md", "report.html"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !strings.Contains(string(b), "reproducible") {
+			t.Errorf("%s after writeSet: %q, %v", name, b, err)
+		}
+	}
+}

@@ -60,6 +60,7 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 	f := release.NewFetcher(src, cache, opts.Release)
 	pc, err := release.CheckPublished(ctx, src, f, release.CheckOptions{Manifests: s.Published.Checksums, Keyring: s.Published.Keyring})
 	if err != nil {
+		f.Close() //nolint:errcheck // the error that stopped the check is the one to report
 		return nil, err
 	}
 	// CheckPublished fetched and hashed every file; its manifests (and
@@ -77,6 +78,7 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 		// unreachable one is reported in seconds. The rebuilt names'
 		// sidecars are asked for once the names are known.
 		if err := p.probeManifests(ctx, probedManifests); err != nil {
+			f.Close() //nolint:errcheck // the probe's error is the one to report
 			return nil, err
 		}
 	}
@@ -89,6 +91,16 @@ func fetchPublished(ctx context.Context, opts Options) (*published, error) {
 	}
 	sort.Strings(p.names)
 	return p, nil
+}
+
+// finish adds what the fetcher warned about (an HTML page served for a
+// file, say) to the verification's warnings and removes the downloads it
+// did not cache; a failure to remove them is a warning too.
+func (p *published) finish(v *report.Verification) {
+	v.Warnings = append(v.Warnings, p.fetcher.Warnings()...)
+	if err := p.fetcher.Close(); err != nil {
+		v.Warnings = append(v.Warnings, "removing the downloads that were not cached: "+err.Error())
+	}
 }
 
 // fetchNamed fetches, from a source without a listing, the published file

@@ -101,6 +101,7 @@ func Verify(ctx context.Context, opts Options) (*report.Verification, error) {
 	if err != nil {
 		return fail(err)
 	}
+	defer pub.finish(v)
 	v.Published = pub.summary()
 	fmt.Fprintf(opts.Progress, "published: %s, %s\n", plural(len(pub.check.Assets), "file"), plural(len(pub.check.Manifests), "checksum manifest"))
 
@@ -210,6 +211,7 @@ func Judge(ctx context.Context, opts Options, rebuiltDir string, epoch int64) (*
 		if err != nil {
 			return err
 		}
+		defer pub.finish(v)
 		v.Published = pub.summary()
 		arts, err := artifactsIn(ctx, rebuiltDir)
 		if err != nil {
@@ -307,6 +309,7 @@ func fillRebuild(v *report.Verification, res *rebuild.Result) {
 		if img.Unpinned {
 			v.Warnings = append(v.Warnings, fmt.Sprintf("the image %s was not pinned by digest; it resolved to %s", img.Ref, img.Digest))
 		}
+		v.Warnings = append(v.Warnings, img.Warnings...)
 	}
 	v.Environment.Runtime, v.Environment.RuntimeVersion = res.Runtime, res.RuntimeVersion
 	v.Environment.User = res.User.String()

@@ -84,7 +84,7 @@ func runSums(ctx context.Context, args []string, std streams) error {
 	fs.IntVar(&cfg.workers, "jobs", 0, "files hashed at once (default: the number of CPUs)")
 	fs.StringVar(&cfg.published.source, "published", "", "check the published release at `SOURCE` against its own checksums")
 	fs.StringArrayVar(&cfg.published.manifests, "checksums", nil, "with --published, use the manifest `NAME` (an asset or a local file; repeatable)")
-	fs.StringVar(&cfg.published.cacheDir, "cache", "", "download cache `DIR` (default: the user cache directory/reproof)")
+	fs.StringVar(&cfg.published.cacheDir, "cache", "", "download cache `DIR` (default: the user cache directory/reproof/downloads, shared with verify)")
 	fs.StringVar(&cfg.published.githubAPI, "github-api", "", "GitHub API base `URL` (default https://api.github.com)")
 	fs.StringVar(&cfg.published.gitlabAPI, "gitlab-api", "", "GitLab API base `URL` (default https://gitlab.com/api/v4)")
 	fs.StringVar(&cfg.published.npmRegistry, "npm-registry", "", "npm registry `URL` (default $npm_config_registry, else "+release.DefaultNPMRegistry+")")

@@ -41,7 +41,7 @@ func checkPublished(ctx context.Context, cfg sumsConfig, std streams) (err error
 		if err != nil {
 			return &hinted{fmt.Errorf("sums: no cache directory: %w", err), "give one with --cache DIR"}
 		}
-		cacheDir = filepath.Join(base, "reproof")
+		cacheDir = filepath.Join(base, "reproof", "downloads") // shared with verify
 	}
 	fetcher := release.NewFetcher(src, cacheDir, opts)
 	defer func() {

@@ -1,6 +1,10 @@
 package compare
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/reproof/reproof/internal/exitcode"
+)
 
 // Kind is the type of a difference.
 type Kind string
@@ -117,10 +121,10 @@ type Status int
 
 // Statuses, valued as the exit codes of reproof diff.
 const (
-	StatusIdentical    Status = 0
-	StatusDiffers      Status = 1
-	StatusIncomplete   Status = 2
-	StatusMetadataOnly Status = 3
+	StatusIdentical    Status = exitcode.OK
+	StatusDiffers      Status = exitcode.Differs
+	StatusIncomplete   Status = exitcode.Error
+	StatusMetadataOnly Status = exitcode.Normalized
 )
 
 func (s Status) String() string {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/internal/exitcode"
 )
 
 // VerifySchema is the schema key of the verify report's JSON form.
@@ -210,16 +211,16 @@ type Normalization struct {
 func (v *Verification) ExitCode() int {
 	switch v.Verdict {
 	case VerdictReproducible:
-		return 0
+		return exitcode.OK
 	case VerdictNotReproducible:
-		return 1
+		return exitcode.Differs
 	case VerdictNormalized:
 		if v.Policy.AcceptNormalized {
-			return 0
+			return exitcode.OK
 		}
-		return 3
+		return exitcode.Normalized
 	case VerdictBuildFailed:
-		return 4
+		return exitcode.BuildFailed
 	}
-	return 2
+	return exitcode.Error
 }

@@ -8,18 +8,19 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/reproof/reproof/internal/exitcode"
 	"github.com/reproof/reproof/report"
 	"github.com/spf13/pflag"
 )
 
 // Exit codes, the same for every command (see the EXIT STATUS section).
 const (
-	exitOK          = 0
-	exitDiffers     = 1
-	exitError       = 2
-	exitNormalized  = 3
-	exitBuildFailed = 4
-	exitInterrupted = 130
+	exitOK          = exitcode.OK
+	exitDiffers     = exitcode.Differs
+	exitError       = exitcode.Error
+	exitNormalized  = exitcode.Normalized
+	exitBuildFailed = exitcode.BuildFailed
+	exitInterrupted = exitcode.Interrupted
 )
 
 // streams is what a command may touch of the process: its standard
@@ -49,14 +50,7 @@ var commands = []command{
 	{"gc", "remove what dead runs left behind: containers, runc states, work dirs", runGC},
 }
 
-const exitStatusHelp = `EXIT STATUS
-  0  reproducible (bit for bit) / identical
-  1  not reproducible: content differs, artifact missing, checksum mismatch
-  2  error: usage, network, registry, runtime, hostile or corrupt input, incomplete
-  3  equivalent only after normalization / only metadata, order or compression differ
-  4  the build itself failed
-  130  interrupted
-`
+const exitStatusHelp = exitcode.Help
 
 func topUsage(w io.Writer) {
 	fmt.Fprint(w, `reproof rebuilds a software release from its tagged source and tells whether

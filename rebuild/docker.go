@@ -34,9 +34,10 @@ import (
 // for the build command exiting 125, and the container's exit code is read
 // from the engine rather than inferred from the CLI's.
 type cliRuntime struct {
-	name string   // docker or podman
-	bin  string   // the CLI binary
-	env  []string // the CLI's environment; nil inherits reproof's
+	name    string        // docker or podman
+	bin     string        // the CLI binary
+	env     []string      // the CLI's environment; nil inherits reproof's
+	timeout time.Duration // each engine call's deadline; 0: DefaultEngineTimeout
 }
 
 // NewDocker returns the docker runtime. binary is the docker CLI, default
@@ -67,7 +68,7 @@ func (r *cliRuntime) Version(ctx context.Context) (string, error) {
 		// Local podman has no server section; its version is the client's.
 		format = "{{.Client.Version}}"
 	}
-	out, err := r.output(ctx, nil, "version", "--format", format)
+	out, err := r.call(ctx, r.engineTimeout(nil), nil, "version", "--format", format)
 	if err != nil {
 		return "", err
 	}
@@ -78,7 +79,28 @@ func (r *cliRuntime) Version(ctx context.Context) (string, error) {
 	return v, nil
 }
 
+// engineTimeout is how long one engine call may take for spec (nil: for
+// Version).
+func (r *cliRuntime) engineTimeout(spec *RunSpec) time.Duration {
+	if spec != nil && spec.EngineTimeout > 0 {
+		return spec.EngineTimeout
+	}
+	if r.timeout > 0 {
+		return r.timeout
+	}
+	return DefaultEngineTimeout
+}
+
+// engine names what answers the CLI, for messages.
+func (r *cliRuntime) engine() string {
+	if r.name == "docker" {
+		return "the docker engine"
+	}
+	return r.name
+}
+
 func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
+	t := r.engineTimeout(spec)
 	imageID, err := r.ensureImage(ctx, spec)
 	if err != nil {
 		return err
@@ -88,18 +110,21 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 			return fmt.Errorf("writing the seccomp profile: %w", err)
 		}
 	}
-	if _, err := r.output(ctx, nil, r.createArgs(spec, imageID)...); err != nil {
+	// From here on the container may exist, even when create fails (an
+	// engine that answers late may still make it): remove it whatever
+	// happens, with a context of its own, since ctx may be what ended. A
+	// removal that fails is reported, never dropped.
+	defer func() {
+		err = withCleanup(err, r.remove(spec.Name, t))
+	}()
+	if _, err := r.call(ctx, t, nil, r.createArgs(spec, imageID)...); err != nil {
 		return fmt.Errorf("creating the build container: %w", err)
 	}
-	// From here on the container exists: remove it whatever happens, with
-	// a context of its own, since ctx may be the thing that ended.
-	defer func() {
-		rmCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if _, rmErr := r.output(rmCtx, nil, "rm", "--force", "--volumes", spec.Name); rmErr != nil && err == nil {
-			err = fmt.Errorf("removing the build container: %w", rmErr)
-		}
-	}()
+
+	// The build's own context: it ends with ctx, or when the build
+	// reaches a limit (the cause is then a *LimitReached).
+	buildCtx, stopBuild := context.WithCancelCause(ctx)
+	defer stopBuild(nil)
 
 	start := exec.Command(r.bin, "start", "--attach", spec.Name)
 	start.Env = r.env
@@ -109,28 +134,134 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	if err != nil {
 		return fmt.Errorf("%s start: %w", r.name, err)
 	}
+	watch := watchWhenStarted(spec, t, r.findInit(spec.Name, t), func(l *LimitReached) { stopBuild(l) })
+	var attachErr error
 	select {
-	case <-done:
-	case <-ctx.Done():
-		// Kill the container, not only the CLI: the engine would keep it
-		// running otherwise. rm --force in the deferred cleanup removes it.
-		killCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		r.output(killCtx, nil, "kill", spec.Name) //nolint:errcheck // it may have exited already
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			start.Process.Kill() //nolint:errcheck
-			<-done
+	case attachErr = <-done:
+	case <-buildCtx.Done():
+		limit := watch(false)
+		if l := limitCause(context.Cause(buildCtx)); l != nil {
+			limit = l
+		}
+		finished, state, stopErr := r.stop(spec.Name, t, start, done, stopReason(buildCtx, spec))
+		switch {
+		case stopErr != nil:
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return fmt.Errorf("build stopped: %w; %w", ctx.Err(), stopErr)
+			}
+			return stopErr
+		case limit != nil:
+			return limitBuildError(limit)
+		case finished:
+			// It ended on its own as it was being stopped: that is its
+			// result, which is no timeout.
+			return exitState(r.name, state)
 		}
 		return fmt.Errorf("build stopped: %w", ctx.Err())
 	}
 
-	state, err := r.output(ctx, nil, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}", spec.Name)
+	limit := watch(false)
+	state, err := r.call(ctx, t, nil, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}", spec.Name)
 	if err != nil {
+		if attachErr != nil {
+			return fmt.Errorf("reading the build's exit status (%s start: %v): %w", r.name, attachErr, err)
+		}
 		return fmt.Errorf("reading the build's exit status: %w", err)
 	}
-	return exitState(r.name, state)
+	if limit != nil {
+		return limitBuildError(limit)
+	}
+	err = exitState(r.name, state)
+	var be *BuildError
+	if errors.As(err, &be) && be.Signal == oomKiller {
+		be.Limit = memoryReached(spec.Limits.Memory)
+	}
+	return err
+}
+
+// findInit finds the process the engine started for the container name,
+// for the limit watch: its PID on this host, and the container's ID, which
+// its cgroup path must contain (a PID of a remote engine's host is not
+// this host's).
+func (r *cliRuntime) findInit(name string, t time.Duration) func(ctx context.Context) (int, string, error) {
+	return func(ctx context.Context) (int, string, error) {
+		out, err := r.call(ctx, t, nil, "inspect", "--format", "{{.Id}} {{.State.Pid}}", name)
+		if err != nil {
+			return 0, "", err
+		}
+		id, pid, _ := strings.Cut(strings.TrimSpace(out), " ")
+		n, err := strconv.Atoi(pid)
+		if err != nil {
+			return 0, "", fmt.Errorf("%s inspect: unexpected state %q", r.name, out)
+		}
+		return n, id, nil
+	}
+}
+
+// stopReason says when the engine was asked to stop the build, for a
+// message about an engine that did not answer then.
+func stopReason(buildCtx context.Context, spec *RunSpec) string {
+	cause := context.Cause(buildCtx)
+	switch {
+	case errors.Is(cause, ErrTimeout):
+		return "when the build's time was up"
+	case limitCause(cause) != nil:
+		return "when the build reached a limit (" + cause.Error() + ")"
+	case errors.Is(cause, context.Canceled):
+		return "when reproof was interrupted"
+	}
+	return "when the build was being stopped"
+}
+
+// stop stops a running build whose context ended: it asks the engine for
+// the container's state, kills it if it still runs, and waits for the
+// attached CLI. finished reports a container that had ended on its own,
+// with its state as inspect gives it. An engine that does not answer is
+// an error saying so and when it was asked (why); the CLI is then killed,
+// and whether the build ran on or had finished is not known.
+func (r *cliRuntime) stop(name string, t time.Duration, start *exec.Cmd, done <-chan error, why string) (finished bool, state string, err error) {
+	defer func() {
+		// The attached CLI goes too, whatever the engine did: at once if
+		// the engine does not answer, else once it has had t to end.
+		if err == nil {
+			select {
+			case <-done:
+				return
+			case <-time.After(t):
+			}
+		}
+		start.Process.Kill() //nolint:errcheck // it may have exited meanwhile
+		<-done
+	}()
+	bg := context.Background()
+	out, err := r.call(bg, t, nil, "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}", name)
+	if err != nil {
+		return false, "", fmt.Errorf("%w, %s", err, why)
+	}
+	running, state, _ := strings.Cut(strings.TrimSpace(out), " ")
+	if running != "true" {
+		return true, state, nil
+	}
+	// Kill the container, not only the CLI: the engine would keep it
+	// running otherwise. rm --force in Run's cleanup removes it.
+	if _, err := r.call(bg, t, nil, "kill", name); err != nil {
+		var na *NoAnswerError
+		if errors.As(err, &na) {
+			return false, "", fmt.Errorf("%w, %s", err, why)
+		}
+		// Not running any more, most likely: rm --force follows.
+	}
+	return false, "", nil
+}
+
+// remove removes the container name, if it exists. An engine that does not
+// answer, or refuses, leaves it: the error says so.
+func (r *cliRuntime) remove(name string, t time.Duration) error {
+	_, err := r.call(context.Background(), t, nil, "rm", "--force", "--volumes", name)
+	if err == nil || strings.Contains(strings.ToLower(err.Error()), "no such container") {
+		return nil
+	}
+	return fmt.Errorf("the build container %s was not removed: %w", name, err)
 }
 
 // exitState turns inspect's "CODE OOMKILLED ERROR" into Run's result.
@@ -148,10 +279,14 @@ func exitState(runtime, state string) error {
 	}
 	be := &BuildError{ExitCode: code}
 	if fields[1] == "true" {
-		be.Signal = "the kernel's OOM killer"
+		be.Signal = oomKiller
 	}
 	return be
 }
+
+// oomKiller is the Signal of a build the engine says the kernel's OOM
+// killer killed.
+const oomKiller = "the kernel's OOM killer"
 
 // createArgs is the docker create command line for spec. Every choice here
 // is part of what makes a rebuild trustworthy, so each is explicit rather
@@ -178,8 +313,8 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 		"--read-only",
 		"--cap-drop", "ALL",
 		"--security-opt", "no-new-privileges",
-		"--tmpfs", "/tmp:rw,exec,mode=1777",
-		"--tmpfs", r.homeTmpfs(spec),
+		"--tmpfs", "/tmp:rw,exec,mode=1777" + tmpfsSize(spec),
+		"--tmpfs", r.homeTmpfs(spec) + tmpfsSize(spec),
 		"--mount", bindMount(spec.SourceDir, spec.WorkDir, false),
 		"--mount", bindMount(spec.EtcDir+"/passwd", "/etc/passwd", true),
 		"--mount", bindMount(spec.EtcDir+"/group", "/etc/group", true),
@@ -188,6 +323,7 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 		"--entrypoint", spec.Args[0],
 	}
 	args = append(args, ownerLabels()...)
+	args = append(args, cliLimits(spec.Limits)...)
 	if r.name == "podman" {
 		// Podman's default seccomp filter lets the build make user
 		// namespaces; docker's does not (seccomp.go).
@@ -202,6 +338,32 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 	}
 	args = append(args, imageID)
 	return append(args, spec.Args[1:]...)
+}
+
+// cliLimits are the docker and podman flags of the build's limits (the
+// tmpfs sizes go with the --tmpfs flags). The memory limit includes swap:
+// the build has none.
+func cliLimits(l Limits) []string {
+	var args []string
+	if l.Pids > 0 {
+		args = append(args, "--pids-limit", strconv.FormatInt(l.Pids, 10))
+	}
+	if l.Memory > 0 {
+		m := strconv.FormatInt(l.Memory, 10)
+		args = append(args, "--memory", m, "--memory-swap", m)
+	}
+	if l.CPUs > 0 {
+		args = append(args, "--cpus", formatCPUs(l.CPUs))
+	}
+	return args
+}
+
+// tmpfsSize is the size option of the build's tmpfs mounts, "" for none.
+func tmpfsSize(spec *RunSpec) string {
+	if spec.Limits.TmpfsSize <= 0 {
+		return ""
+	}
+	return ",size=" + strconv.FormatInt(spec.Limits.TmpfsSize, 10)
 }
 
 // seccompFile is where the seccomp profile podman reads is written.
@@ -266,17 +428,25 @@ func bindMount(src, dst string, readOnly bool) string {
 // it is the same image (the ID is a hash of the config, which names every
 // layer by its uncompressed digest), and nothing is loaded.
 func (r *cliRuntime) ensureImage(ctx context.Context, spec *RunSpec) (string, error) {
+	t := r.engineTimeout(spec)
 	cfg, err := spec.Image.Image.ConfigName()
 	if err != nil {
 		return "", fmt.Errorf("reading the image config: %w", err)
 	}
 	id := cfg.String()
-	if got, err := r.output(ctx, nil, "image", "inspect", "--format", "{{.Id}}", id); err == nil && sameID(got, id) {
+	got, err := r.call(ctx, t, nil, "image", "inspect", "--format", "{{.Id}}", id)
+	if err == nil && sameID(got, id) {
 		return id, nil
+	}
+	var na *NoAnswerError
+	if ctx.Err() != nil || errors.As(err, &na) {
+		return "", fmt.Errorf("looking for the image in %s: %w", r.name, err)
 	}
 
 	// Stream a docker-save archive of the cached image into `load`. The tag
-	// only labels the image in the engine; the ID is what is run.
+	// only labels the image in the engine; the ID is what is run. The
+	// deadline is for each wait: for the engine to take more of the
+	// image, then for its answer.
 	tag, err := name.NewTag("reproof.local/cache:" + strings.TrimPrefix(spec.Image.Digest, "sha256:")[:20])
 	if err != nil {
 		return "", err
@@ -285,14 +455,17 @@ func (r *cliRuntime) ensureImage(ctx context.Context, spec *RunSpec) (string, er
 	go func() {
 		pw.CloseWithError(tarball.Write(tag, spec.Image.Image, pw))
 	}()
-	_, err = r.output(ctx, pr, "load", "--quiet")
+	_, err = r.call(ctx, t, pr, "load", "--quiet")
 	pr.CloseWithError(errors.New("load ended")) // unblock the writer if load stopped reading
 	if err != nil {
 		return "", fmt.Errorf("loading the image into %s: %w", r.name, err)
 	}
-	got, err := r.output(ctx, nil, "image", "inspect", "--format", "{{.Id}}", id)
-	if err != nil || !sameID(got, id) {
-		return "", fmt.Errorf("loading the image into %s: it does not hold %s afterwards (%v)", r.name, id, err)
+	got, err = r.call(ctx, t, nil, "image", "inspect", "--format", "{{.Id}}", id)
+	if err != nil {
+		return "", fmt.Errorf("loading the image into %s: %w", r.name, err)
+	}
+	if !sameID(got, id) {
+		return "", fmt.Errorf("loading the image into %s: it does not hold %s afterwards", r.name, id)
 	}
 	return id, nil
 }
@@ -304,12 +477,33 @@ func sameID(got, want string) bool {
 	return got == want || "sha256:"+got == want
 }
 
-// output runs the CLI and returns its stdout; a failure carries the last
-// line of its stderr.
+// errNoAnswer ends an engine call that took longer than its deadline.
+var errNoAnswer = errors.New("no answer")
+
+// output runs the CLI and returns its stdout, as call does, with the
+// runtime's own engine timeout.
 func (r *cliRuntime) output(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, r.bin, args...)
+	return r.call(ctx, r.engineTimeout(nil), stdin, args...)
+}
+
+// call runs the CLI and returns its stdout; a failure carries the last
+// line of its stderr. The call has t to answer, counted afresh whenever it
+// reads more of stdin (an image load takes as long as the image needs,
+// but never stalls for t): past it the CLI is killed and the error is a
+// *NoAnswerError. When ctx ends first, the error is ctx's.
+func (r *cliRuntime) call(ctx context.Context, t time.Duration, stdin io.Reader, args ...string) (string, error) {
+	if t <= 0 {
+		t = DefaultEngineTimeout
+	}
+	callCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	deadline := time.AfterFunc(t, func() { cancel(errNoAnswer) })
+	defer deadline.Stop()
+	cmd := exec.CommandContext(callCtx, r.bin, args...)
 	cmd.Env = r.env
-	cmd.Stdin = stdin
+	if stdin != nil {
+		cmd.Stdin = &deadlineReader{r: stdin, reset: func() { deadline.Reset(t) }}
+	}
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{}
 	cmd.Stdout = &stdout
@@ -318,6 +512,13 @@ func (r *cliRuntime) output(ctx context.Context, stdin io.Reader, args ...string
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
+		}
+		if errors.Is(context.Cause(callCtx), errNoAnswer) {
+			what := args[0]
+			if what == "image" && len(args) > 1 {
+				what += " " + args[1]
+			}
+			return "", &NoAnswerError{Engine: r.engine(), What: what, After: t}
 		}
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			return "", fmt.Errorf("%s: command not found", r.bin)
@@ -328,4 +529,19 @@ func (r *cliRuntime) output(ctx context.Context, stdin io.Reader, args ...string
 		return "", fmt.Errorf("%s %s: %w", r.name, args[0], err)
 	}
 	return stdout.String(), nil
+}
+
+// deadlineReader calls reset whenever a read returns bytes, and at the
+// end of the stream (the reader then has the whole deadline to answer).
+type deadlineReader struct {
+	r     io.Reader
+	reset func()
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if n > 0 || err == io.EOF {
+		d.reset()
+	}
+	return n, err
 }

@@ -132,6 +132,18 @@ type ExternalParameters struct {
 	User            string   `json:"user"`
 	Network         bool     `json:"network"`
 	Artifacts       []string `json:"artifacts"`
+	// Limits are the build's limits, defaults resolved; absent from a
+	// record made before reproof had them.
+	Limits *LimitsRecord `json:"limits,omitempty"`
+}
+
+// LimitsRecord is Limits as the provenance records them (docs/limits.md).
+type LimitsRecord struct {
+	Pids        int64   `json:"pids"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	CPUs        float64 `json:"cpus"`
+	TmpfsBytes  int64   `json:"tmpfs_bytes"`
+	OutputBytes int64   `json:"output_bytes"`
 }
 
 // InternalParameters are what reproof chose or found.
@@ -139,6 +151,9 @@ type InternalParameters struct {
 	Runtime        string `json:"runtime"`
 	RuntimeVersion string `json:"runtime_version"`
 	Unpinned       bool   `json:"image_unpinned,omitempty"`
+	// OutputLimit says how the output limit was held: "filesystem" (a
+	// size-limited filesystem of its own) or "watched (WHY)".
+	OutputLimit string `json:"output_limit,omitempty"`
 }
 
 type ResourceDescriptor struct {
@@ -203,8 +218,10 @@ func Provenance(res *Result, version string) *Statement {
 					Image: img.Ref, Platform: img.Platform,
 					Command: cmd, Shell: res.Shell, Env: res.Env,
 					User: res.User.String(), Network: res.Network, Artifacts: res.Patterns,
+					Limits: limitsRecord(res.Limits),
 				},
-				InternalParameters:   InternalParameters{Runtime: res.Runtime, RuntimeVersion: res.RuntimeVersion, Unpinned: img.Unpinned},
+				InternalParameters: InternalParameters{Runtime: res.Runtime, RuntimeVersion: res.RuntimeVersion,
+					Unpinned: img.Unpinned, OutputLimit: res.OutputLimit},
 				ResolvedDependencies: deps,
 			},
 			RunDetails: RunDetails{
@@ -214,6 +231,14 @@ func Provenance(res *Result, version string) *Statement {
 			},
 		},
 	}
+}
+
+// limitsRecord is l for the provenance, nil for no limits at all.
+func limitsRecord(l Limits) *LimitsRecord {
+	if l == (Limits{}) {
+		return nil
+	}
+	return &LimitsRecord{Pids: l.Pids, MemoryBytes: l.Memory, CPUs: l.CPUs, TmpfsBytes: l.TmpfsSize, OutputBytes: l.OutputSize}
 }
 
 // digestMap turns "sha256:hex" into {"sha256": "hex"}.

@@ -54,6 +54,13 @@ type Options struct {
 	Network bool
 	// Timeout bounds the build command. Default DefaultTimeout.
 	Timeout time.Duration
+	// EngineTimeout bounds each wait for the container engine (or runc)
+	// to answer a call. Default: DefaultEngineTimeout, or Timeout if that
+	// is shorter.
+	EngineTimeout time.Duration
+	// Limits bound what the build may use; a zero field takes its default
+	// (ResolveLimits).
+	Limits Limits
 
 	// Artifacts are globs (doublestar syntax) relative to the checkout.
 	Artifacts []string
@@ -102,6 +109,11 @@ type Result struct {
 	FinishedOn     time.Time
 	// LogSHA256 is the digest of build.log as written.
 	LogSHA256 string
+	// Limits are the limits the build ran under, defaults resolved;
+	// OutputLimit says how the output limit was held ("filesystem", or
+	// "watched (WHY)").
+	Limits      Limits
+	OutputLimit string
 }
 
 // ErrTimeout: the build did not finish within Options.Timeout.
@@ -110,12 +122,14 @@ var ErrTimeout = errors.New("build timed out")
 // Rebuild checks out the tag, pulls the image, runs the command in it and
 // collects the artifacts with their provenance into opts.OutDir.
 //
-// Errors: a *BuildError when the command failed (with the log's tail), an
-// error wrapping ErrNoArtifacts when it produced nothing the patterns
-// match, ErrTimeout when it ran out of time, ctx's error when cancelled,
-// anything else for the source, the image, the runtime or the output. In
-// every case the work directory and the container are gone when Rebuild
-// returns, and OutDir is either complete or untouched.
+// Errors: a *BuildError when the command failed (with the log's tail) or
+// reached one of opts.Limits (its Limit says which), an error wrapping
+// ErrNoArtifacts when it produced nothing the patterns match, ErrTimeout
+// when it ran out of time, a *NoAnswerError when the engine stopped
+// answering, ctx's error when cancelled, anything else for the source, the
+// image, the runtime or the output. The work directory and the container
+// are gone when Rebuild returns, or the error wraps a *CleanupError that
+// says what is left; OutDir is either complete or untouched.
 func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	if err := opts.check(); err != nil {
 		return nil, err
@@ -146,6 +160,22 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	if err := checkOutDir(out); err != nil {
 		return nil, err
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	engineTimeout := opts.EngineTimeout
+	if engineTimeout <= 0 {
+		engineTimeout = min(DefaultEngineTimeout, timeout)
+	}
+	tempDir := opts.TempDir
+	if tempDir == "" {
+		tempDir = os.TempDir()
+	}
+	limits, err := ResolveLimits(opts.Limits, tempDir)
+	if err != nil {
+		return nil, err
+	}
 
 	work, err := owner.TempDir(opts.TempDir, "reproof-rebuild-")
 	if err != nil {
@@ -157,7 +187,20 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 		}
 	}()
 
-	res = &Result{User: user, Network: opts.Network, Command: opts.Command, Shell: opts.Shell, Patterns: opts.Artifacts, StartedOn: now().UTC()}
+	res = &Result{User: user, Network: opts.Network, Command: opts.Command, Shell: opts.Shell, Patterns: opts.Artifacts, StartedOn: now().UTC(), Limits: limits}
+
+	// The checkout lives in the output volume, which holds the output
+	// limit; it is unmounted before the work directory is removed.
+	vol, err := newOutputVolume(ctx, filepath.Join(work, "checkout"), work, limits.OutputSize, engineTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the output volume: %w", err)
+	}
+	defer func() {
+		if cerr := vol.Close(); cerr != nil {
+			err = withCleanup(err, cerr)
+		}
+	}()
+	res.OutputLimit = vol.Enforcement()
 
 	fmt.Fprintf(progress, "source: fetching %s at tag %s\n", opts.Repo, opts.Tag)
 	src, err := CheckoutSource(ctx, SourceOptions{
@@ -187,7 +230,7 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	}
 	fmt.Fprintf(progress, "image: %s (%s, %s)\n", img.Digest, img.Platform, from)
 
-	rt, version, err := SelectRuntime(ctx, opts.Runtime, opts.RuntimeBinary, opts.RuntimeEnv)
+	rt, version, err := selectRuntime(ctx, opts.Runtime, opts.RuntimeBinary, opts.RuntimeEnv, engineTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +243,7 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 		return nil, err
 	}
 	res.Env = spec.Env
+	spec.Limits, spec.EngineTimeout = limits, engineTimeout
 
 	blog := newBuildLog(opts.LogLimit)
 	var stream io.Writer = blog
@@ -207,16 +251,24 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 		stream = io.MultiWriter(blog, opts.Log)
 	}
 	spec.Stdout, spec.Stderr = stream, stream
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
 	fmt.Fprintf(progress, "build: running as %s, network %s, timeout %s\n", user, onOff(opts.Network), timeout)
+	fmt.Fprintf(progress, "build: limits: %s (output %s)\n", limits, res.OutputLimit)
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
-	err = rt.Run(runCtx, spec)
+	limitCtx, stopAtLimit := context.WithCancelCause(runCtx)
+	endWatch := vol.Watch(func(l *LimitReached) { stopAtLimit(l) })
+	err = rt.Run(limitCtx, spec)
+	endWatch()
+	stopAtLimit(nil)
 	cancel()
+	// The output may have reached the limit between two looks, or in the
+	// build's last moment.
+	var be *BuildError
+	if (err == nil || errors.As(err, &be) && be.Limit == nil) && vol.Exceeded() {
+		err = limitBuildError(outputReached(limits.OutputSize))
+	}
 	if err != nil {
-		var be *BuildError
+		var na *NoAnswerError
+		var ce *CleanupError
 		switch {
 		case errors.As(err, &be):
 			be.LogTail = blog.Tail(20)
@@ -225,11 +277,18 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 			if WriteFailedLog(out, be.Log) == nil {
 				be.LogFile = filepath.Join(out, FailedLogFile)
 			}
-			return res, be
+			return res, err
+		case ctx.Err() == nil && errors.Is(context.Cause(runCtx), ErrTimeout) && errors.As(err, &na):
+			// The engine stopped answering: whether the build itself
+			// ran out of time is not known, and not claimed.
+			return res, err
 		case ctx.Err() == nil && errors.Is(context.Cause(runCtx), ErrTimeout):
 			hint := ""
 			if len(blog.Bytes()) == 0 && !opts.Network {
 				hint = "; it printed nothing: if it was waiting on the network, " + NetworkHint
+			}
+			if errors.As(err, &ce) {
+				return res, fmt.Errorf("%w after %s; the build was stopped, but %w%s", ErrTimeout, timeout, ce, hint)
 			}
 			return res, fmt.Errorf("%w after %s; the build was stopped and its container removed%s", ErrTimeout, timeout, hint)
 		}
@@ -350,6 +409,12 @@ func removeFailedLog(out string) error {
 // whose Version works. binary, when not empty, is the named runtime's
 // program; cliEnv is the docker or podman CLI's environment.
 func SelectRuntime(ctx context.Context, name, binary string, cliEnv []string) (Runtime, string, error) {
+	return selectRuntime(ctx, name, binary, cliEnv, DefaultEngineTimeout)
+}
+
+// selectRuntime is SelectRuntime with engineTimeout bounding each call to
+// the runtime (its version, and every call of its builds).
+func selectRuntime(ctx context.Context, name, binary string, cliEnv []string, engineTimeout time.Duration) (Runtime, string, error) {
 	bin := func(n string) string {
 		if n == name {
 			return binary
@@ -357,9 +422,17 @@ func SelectRuntime(ctx context.Context, name, binary string, cliEnv []string) (R
 		return ""
 	}
 	all := map[string]func() Runtime{
-		"docker": func() Runtime { return NewDocker(bin("docker"), cliEnv) },
-		"podman": func() Runtime { return NewPodman(bin("podman"), cliEnv) },
-		"runc":   func() Runtime { return NewRunc(bin("runc")) },
+		"docker": func() Runtime {
+			return &cliRuntime{name: "docker", bin: orDefault(bin("docker"), "docker"), env: cliEnv, timeout: engineTimeout}
+		},
+		"podman": func() Runtime {
+			return &cliRuntime{name: "podman", bin: orDefault(bin("podman"), "podman"), env: cliEnv, timeout: engineTimeout}
+		},
+		"runc": func() Runtime {
+			r := NewRunc(bin("runc")).(*runc)
+			r.timeout = engineTimeout
+			return r
+		},
 	}
 	if name != "" && name != "auto" {
 		mk, ok := all[name]
@@ -386,6 +459,13 @@ func SelectRuntime(ctx context.Context, name, binary string, cliEnv []string) (R
 		why = append(why, fmt.Sprintf("%s: %s", n, oneLine(err)))
 	}
 	return nil, "", fmt.Errorf("%w (%s)", ErrNoRuntime, strings.Join(why, "; "))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // prepareRun resolves everything the runtime needs: the user's passwd

@@ -53,8 +53,9 @@ func NewRunc(binary string) Runtime {
 }
 
 type runc struct {
-	binary string
-	limits rootfsLimits
+	binary  string
+	limits  rootfsLimits
+	timeout time.Duration // each runc command's deadline (not runc run's); 0: DefaultEngineTimeout
 }
 
 func (r *runc) Name() string { return "runc" }
@@ -65,8 +66,22 @@ func (r *runc) Version(ctx context.Context) (string, error) {
 	if os.Geteuid() != 0 {
 		return "", errRootless
 	}
-	out, err := exec.CommandContext(ctx, r.binary, "--version").Output()
+	t := r.timeout
+	if t <= 0 {
+		t = DefaultEngineTimeout
+	}
+	vctx, cancel := context.WithTimeoutCause(ctx, t, errNoAnswer)
+	defer cancel()
+	cmd := exec.CommandContext(vctx, r.binary, "--version")
+	cmd.WaitDelay = time.Second
+	out, err := cmd.Output()
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if errors.Is(context.Cause(vctx), errNoAnswer) {
+			return "", &NoAnswerError{Engine: "runc", What: "--version", After: t}
+		}
 		return "", fmt.Errorf("runc --version: %s", commandError(err))
 	}
 	first, _, _ := strings.Cut(string(out), "\n")
@@ -126,22 +141,22 @@ func (r *runc) Run(ctx context.Context, spec *RunSpec) (err error) {
 		return fmt.Errorf("runc: %w", err)
 	}
 
+	t := spec.EngineTimeout
+	if t <= 0 {
+		t = DefaultEngineTimeout
+	}
 	// From here on runc may create a container: remove it and check for
 	// mounts whichever way Run returns.
 	defer func() {
-		if cerr := cleanupRunc(bin, state, spec.Name, scratch); cerr != nil {
-			if err == nil {
-				err = cerr
-			} else {
-				err = fmt.Errorf("%w (and %s)", err, cerr.Error())
-			}
-		}
+		err = withCleanup(err, cleanupRunc(bin, state, spec.Name, scratch, t))
 	}()
 
 	pidFile := filepath.Join(scratch, "container.pid")
 	logFile := filepath.Join(scratch, "runc.log")
+	// --keep: the container (and its cgroups, which count the limit
+	// events) stays until cleanupRunc deletes it, after the last look.
 	cmd := exec.Command(bin, "--root", state, "--log", logFile, "--log-format", "json",
-		"run", "--bundle", bundle, "--pid-file", pidFile, spec.Name)
+		"run", "--keep", "--bundle", bundle, "--pid-file", pidFile, spec.Name)
 	cmd.Env = runcEnv()
 	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
 	// A process group of its own: a Ctrl-C on the terminal reaches reproof,
@@ -151,17 +166,44 @@ func (r *runc) Run(ctx context.Context, spec *RunSpec) (err error) {
 	// Once runc has exited, nothing in the container can hold the output
 	// pipes open (its pid namespace is gone); bound the wait regardless.
 	cmd.WaitDelay = 5 * time.Second
+	// The build's own context: it ends with ctx, or when the build
+	// reaches a limit (the cause is then a *LimitReached).
+	buildCtx, stopBuild := context.WithCancelCause(ctx)
+	defer stopBuild(nil)
 	done, err := startTied(cmd) // runc dies with reproof; Sweep removes its container
 	if err != nil {
 		return fmt.Errorf("runc: %w", err)
 	}
+	watch := watchWhenStarted(spec, t, func(context.Context) (int, string, error) {
+		pid, err := readPidFile(pidFile)
+		return pid, spec.Name, err
+	}, func(l *LimitReached) { stopBuild(l) })
 	select {
 	case werr := <-done:
+		if limit := watch(true); limit != nil {
+			return limitBuildError(limit)
+		}
 		return runcResult(werr, pidFile, logFile)
-	case <-ctx.Done():
-		stopRunc(bin, state, spec.Name, cmd.Process, done)
+	case <-buildCtx.Done():
+		limit := watch(false)
+		if l := limitCause(context.Cause(buildCtx)); l != nil {
+			limit = l
+		}
+		stopRunc(bin, state, spec.Name, cmd.Process, done, t)
+		if limit != nil {
+			return limitBuildError(limit)
+		}
 		return fmt.Errorf("build stopped: %w", ctx.Err())
 	}
+}
+
+// readPidFile reads the PID runc wrote to its --pid-file.
+func readPidFile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // prepareBundle makes the OCI bundle for spec in scratch: the image
@@ -209,13 +251,13 @@ func (r *runc) prepareBundle(ctx context.Context, spec *RunSpec, scratch string)
 // there is nothing to kill, so the kill is repeated until runc exits; if it
 // does not within runcStopTimeout, runc itself is killed and cleanupRunc's
 // delete --force removes what it left.
-func stopRunc(bin, state, name string, proc *os.Process, done <-chan error) {
+func stopRunc(bin, state, name string, proc *os.Process, done <-chan error, t time.Duration) {
 	deadline := time.NewTimer(runcStopTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), runcCleanupTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), t)
 		// It fails until the container exists, and once it is gone.
 		runcCommand(ctx, bin, "--root", state, "kill", name, "KILL").Run() //nolint:errcheck
 		cancel()
@@ -281,14 +323,20 @@ func runcLogError(logFile string) string {
 // cleanupRunc removes the container if runc left it (runc run removes its
 // container when it exits normally), then makes sure nothing is mounted
 // under scratch, so that the caller can remove it.
-func cleanupRunc(bin, state, name, scratch string) error {
+func cleanupRunc(bin, state, name, scratch string, t time.Duration) error {
 	var problems []string
 	if _, err := os.Stat(filepath.Join(state, name)); err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), runcCleanupTimeout)
-		out, err := runcCommand(ctx, bin, "--root", state, "delete", "--force", name).CombinedOutput()
+		ctx, cancel := context.WithTimeoutCause(context.Background(), t, errNoAnswer)
+		cmd := runcCommand(ctx, bin, "--root", state, "delete", "--force", name)
+		cmd.WaitDelay = time.Second
+		out, err := cmd.CombinedOutput()
+		noAnswer := errors.Is(context.Cause(ctx), errNoAnswer)
 		cancel()
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("runc delete --force %s: %s: %s", name, err, strings.Join(strings.Fields(string(out)), " ")))
+		switch {
+		case noAnswer:
+			problems = append(problems, fmt.Sprintf("the build container %s was not removed: %s", name, &NoAnswerError{Engine: "runc", What: "delete", After: t}))
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("the build container %s was not removed: runc delete --force: %s: %s", name, err, strings.Join(strings.Fields(string(out)), " ")))
 		}
 	}
 	if err := mountinfo.UnmountUnder(scratch); err != nil {
@@ -337,6 +385,14 @@ func nofileLimit() ociRlimit {
 		lim.Soft = min(lim.Soft, lim.Hard)
 	}
 	return lim
+}
+
+// withTmpfsSize adds the size limit of the build's tmpfs mounts to options.
+func withTmpfsSize(options []string, spec *RunSpec) []string {
+	if spec.Limits.TmpfsSize > 0 {
+		options = append(options, "size="+strconv.FormatInt(spec.Limits.TmpfsSize, 10))
+	}
+	return options
 }
 
 // checkRuncSpec refuses a RunSpec the config cannot express safely.
@@ -438,6 +494,66 @@ type ociLinux struct {
 
 type ociResources struct {
 	Devices []ociDeviceRule `json:"devices"`
+	Memory  *ociMemory      `json:"memory,omitempty"`
+	CPU     *ociCPU         `json:"cpu,omitempty"`
+	Pids    *ociPids        `json:"pids,omitempty"`
+}
+
+type ociMemory struct {
+	Limit int64  `json:"limit"`
+	Swap  *int64 `json:"swap,omitempty"` // memory and swap together
+}
+
+type ociCPU struct {
+	Quota  int64  `json:"quota"`
+	Period uint64 `json:"period"`
+}
+
+type ociPids struct {
+	Limit int64 `json:"limit"`
+}
+
+// cpuPeriod is the CFS period of the CPU limit, in microseconds.
+const cpuPeriod = 100000
+
+// runcResources are the cgroup limits of the build, as docker and podman
+// set them from the same Limits: the memory limit includes swap where the
+// kernel accounts for swap (the build has none), the CPU limit is a CFS
+// quota.
+func runcResources(l Limits) ociResources {
+	res := ociResources{Devices: []ociDeviceRule{{Allow: false, Access: "rwm"}}}
+	if l.Memory > 0 {
+		res.Memory = &ociMemory{Limit: l.Memory}
+		if swapAccounted() {
+			swap := l.Memory
+			res.Memory.Swap = &swap
+		}
+	}
+	if l.CPUs > 0 {
+		res.CPU = &ociCPU{Quota: int64(l.CPUs * cpuPeriod), Period: cpuPeriod}
+	}
+	if l.Pids > 0 {
+		res.Pids = &ociPids{Limit: l.Pids}
+	}
+	return res
+}
+
+// swapAccounted tells whether runc can limit memory and swap together: on
+// cgroup v1, the memory hierarchy has memsw files only when the kernel
+// accounts for swap, and runc refuses a swap limit without them; on v2
+// runc ignores a swap limit it cannot set to zero swap.
+func swapAccounted() bool {
+	mounts, err := mountinfo.Read()
+	if err != nil {
+		return false
+	}
+	for _, m := range mounts {
+		if m.FSType == "cgroup" && hasOption(m.SuperOptions, "memory") {
+			_, err := os.Stat(filepath.Join(m.Point, "memory.memsw.limit_in_bytes"))
+			return err == nil
+		}
+	}
+	return true
 }
 
 type ociDeviceRule struct {
@@ -501,7 +617,7 @@ func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 		Root:     ociRoot{Path: rootfs, Readonly: true},
 		Hostname: "reproof",
 		Linux: ociLinux{
-			Resources: ociResources{Devices: []ociDeviceRule{{Allow: false, Access: "rwm"}}},
+			Resources: runcResources(spec.Limits),
 			MaskedPaths: []string{
 				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
 				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -533,11 +649,11 @@ func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 	// The build's mounts, parents before children (HOME may be under
 	// /tmp, say), so that none hides another.
 	build := []ociMount{
-		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"},
+		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: withTmpfsSize([]string{"nosuid", "nodev", "mode=1777"}, spec),
 			mode: 0o777 | fs.ModeSticky},
 		{Destination: spec.WorkDir, Type: "bind", Source: src, Options: []string{"rbind", "rprivate", "rw", "nosuid", "nodev"}},
-		{Destination: spec.Home, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=0755",
-			"uid=" + strconv.Itoa(spec.UID), "gid=" + strconv.Itoa(spec.GID)}, mode: 0o755},
+		{Destination: spec.Home, Type: "tmpfs", Source: "tmpfs", Options: withTmpfsSize([]string{"nosuid", "nodev", "mode=0755",
+			"uid=" + strconv.Itoa(spec.UID), "gid=" + strconv.Itoa(spec.GID)}, spec), mode: 0o755},
 		{Destination: "/etc/passwd", Type: "bind", Source: filepath.Join(etc, "passwd"), Options: []string{"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}, file: true},
 		{Destination: "/etc/group", Type: "bind", Source: filepath.Join(etc, "group"), Options: []string{"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}, file: true},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // A Runtime runs one build command in a container made from a pulled image.
@@ -21,11 +22,17 @@ type Runtime interface {
 	// selection skips it.
 	Version(ctx context.Context) (string, error)
 	// Run runs spec to completion. It returns nil when the command exited
-	// 0, a *BuildError when it ran and failed (non-zero exit or killed by
-	// a signal), and any other error when the runtime could not run it.
+	// 0, a *BuildError when it ran and failed (non-zero exit, killed by a
+	// signal, or stopped at one of spec.Limits), and any other error when
+	// the runtime could not run it.
 	// When ctx ends, Run stops the container, removes it and whatever it
-	// created, and returns an error wrapping ctx.Err(). Run never leaves a
-	// container, mount or temporary file behind, whichever way it returns.
+	// created, and returns an error wrapping ctx.Err().
+	//
+	// Every call to the engine is bounded by spec.EngineTimeout: an engine
+	// that does not answer makes Run return a *NoAnswerError. Run removes
+	// the container, mounts and temporary files it made whichever way it
+	// returns; when it cannot, the error it returns wraps a *CleanupError
+	// saying what is left.
 	Run(ctx context.Context, spec *RunSpec) error
 }
 
@@ -67,6 +74,12 @@ type RunSpec struct {
 	ScratchDir string
 	// Stdout and Stderr receive the build's output.
 	Stdout, Stderr io.Writer
+	// Limits bound what the build may use; Rebuild resolves their
+	// defaults. A zero field is no limit.
+	Limits Limits
+	// EngineTimeout bounds each wait for the engine (or runc) to answer a
+	// call; 0 means DefaultEngineTimeout.
+	EngineTimeout time.Duration
 }
 
 // BuildError reports a build command that ran and failed.
@@ -84,14 +97,55 @@ type BuildError struct {
 	LogFile string
 	// Log is the whole kept log.
 	Log []byte
+	// Limit is set when the build reached one of its limits and was
+	// stopped for it: which limit, and the sentence that says so.
+	Limit *LimitReached
 }
 
 func (e *BuildError) Error() string {
+	if e.Limit != nil {
+		return e.Limit.Error()
+	}
 	what := fmt.Sprintf("exited with status %d", e.ExitCode)
 	if e.Signal != "" {
 		what = "was killed by " + e.Signal
 	}
 	return "the build command " + what
+}
+
+// NoAnswerError: the engine (or runc) did not answer a call in time. The
+// build, if it was running, may or may not have finished: nothing can be
+// said of it, and Run says so rather than claim a timeout or a result.
+type NoAnswerError struct {
+	Engine string        // "the docker engine", "podman", "runc"
+	What   string        // the call: "version", "inspect", "rm", ...
+	After  time.Duration // how long reproof waited
+}
+
+func (e *NoAnswerError) Error() string {
+	return fmt.Sprintf("%s did not answer %s within %s", e.Engine, e.What, e.After)
+}
+
+// CleanupError: Run could not remove something it made (a container, a
+// runc state, a mount). The error of a Run that returns one wraps it, next
+// to whatever else happened, so that nothing claims a clean stop.
+type CleanupError struct {
+	Err error
+}
+
+func (e *CleanupError) Error() string { return e.Err.Error() }
+func (e *CleanupError) Unwrap() error { return e.Err }
+
+// withCleanup adds a cleanup failure to err, the result of Run: err's own
+// error first, then what was left behind. Either may be nil.
+func withCleanup(err, cleanup error) error {
+	switch {
+	case cleanup == nil:
+		return err
+	case err == nil:
+		return &CleanupError{Err: cleanup}
+	}
+	return fmt.Errorf("%w; %w", err, &CleanupError{Err: cleanup})
 }
 
 // ErrNoRuntime: no runtime of those asked for works on this machine.

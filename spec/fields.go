@@ -17,6 +17,8 @@ const (
 	kindEpoch        // an integer, or a date-time with an offset (TOML) or in RFC 3339 (flag)
 	kindStrings      // an array of strings; a repeatable flag
 	kindCommand      // an array of strings (argv) or a string (a /bin/sh -c script)
+	kindSize         // an integer (bytes) or a string with a unit ("512MiB")
+	kindNumber       // an integer, a float or a string holding one
 )
 
 // value is a field's value once its type is checked, whichever way it came.
@@ -26,6 +28,10 @@ type value struct {
 	b    bool
 	n    int64
 	argv bool // kindCommand: given as an array
+	f    float64
+	// sizeIsInt: a kindSize given as an integer (n); numIsSet: a
+	// kindNumber given as a number (f).
+	sizeIsInt, numIsSet bool
 }
 
 // field is one key of the [source], [build], [published] and [compare]
@@ -225,6 +231,107 @@ var fields = []field{
 		check: func(s *Spec) error { return checkTimeout(s.Build.Timeout) },
 	},
 	{
+		key: "build.engine_timeout", flag: "engine-timeout", kind: kindString,
+		usage: "wait at most `DURATION` for the container engine or runc to answer each call (default 1m, or --timeout if shorter)",
+		set: func(s *Spec, v value, _ string) error {
+			d, err := time.ParseDuration(v.str)
+			if err != nil {
+				return fmt.Errorf("invalid duration %s (use Go syntax such as 30s or 2m)", quote(v.str))
+			}
+			if d == 0 {
+				return fmt.Errorf("%s is not positive", quote(v.str))
+			}
+			if err := checkEngineTimeout(d); err != nil {
+				return err
+			}
+			s.Build.EngineTimeout = d
+			return nil
+		},
+		check: func(s *Spec) error { return checkEngineTimeout(s.Build.EngineTimeout) },
+	},
+	{
+		key: "build.pids_limit", flag: "pids-limit", kind: kindInt,
+		usage: fmt.Sprintf("stop the build when it reaches `N` processes and threads at once (default 4096; %d to %d)", MinPidsLimit, MaxPidsLimit),
+		set: func(s *Spec, v value, _ string) error {
+			if v.n == 0 {
+				return errors.New("0 is out of range; leave it out for the default")
+			}
+			if err := checkPidsLimit(v.n); err != nil {
+				return err
+			}
+			s.Build.PidsLimit = v.n
+			return nil
+		},
+		check: func(s *Spec) error { return checkPidsLimit(s.Build.PidsLimit) },
+	},
+	{
+		key: "build.memory", flag: "memory", kind: kindSize,
+		usage: "stop the build when it uses `SIZE` of memory, tmpfs included, no swap, such as 4GiB (default 8GiB or half the host's, whichever is less)",
+		set: func(s *Spec, v value, _ string) error {
+			n, err := positiveSize(v)
+			if err != nil {
+				return err
+			}
+			if err := checkSize("a memory limit", n, MinMemory); err != nil {
+				return err
+			}
+			s.Build.Memory = n
+			return nil
+		},
+		check: func(s *Spec) error { return checkSize("a memory limit", s.Build.Memory, MinMemory) },
+	},
+	{
+		key: "build.cpus", flag: "cpus", kind: kindNumber,
+		usage: "give the build `N` CPUs' worth of time, such as 2 or 1.5 (default: all of the host's)",
+		set: func(s *Spec, v value, _ string) error {
+			f, err := cpusValue(v)
+			if err != nil {
+				return err
+			}
+			if f == 0 {
+				return errors.New("0 is out of range; leave it out for the default")
+			}
+			if err := checkCPUs(f); err != nil {
+				return err
+			}
+			s.Build.CPUs = f
+			return nil
+		},
+		check: func(s *Spec) error { return checkCPUs(s.Build.CPUs) },
+	},
+	{
+		key: "build.tmpfs_size", flag: "tmpfs-size", kind: kindSize,
+		usage: "size of each of the build's tmpfs mounts, /tmp and HOME: `SIZE` such as 1GiB (default 2GiB or the memory limit, whichever is less)",
+		set: func(s *Spec, v value, _ string) error {
+			n, err := positiveSize(v)
+			if err != nil {
+				return err
+			}
+			if err := checkSize("a tmpfs size", n, MinTmpfsSize); err != nil {
+				return err
+			}
+			s.Build.TmpfsSize = n
+			return nil
+		},
+		check: func(s *Spec) error { return checkSize("a tmpfs size", s.Build.TmpfsSize, MinTmpfsSize) },
+	},
+	{
+		key: "build.output_limit", flag: "output-limit", kind: kindSize,
+		usage: "stop the build when the checkout with its output reaches `SIZE`, such as 20GiB (default 16GiB or half the free space, whichever is less)",
+		set: func(s *Spec, v value, _ string) error {
+			n, err := positiveSize(v)
+			if err != nil {
+				return err
+			}
+			if err := checkSize("an output limit", n, MinOutput); err != nil {
+				return err
+			}
+			s.Build.OutputLimit = n
+			return nil
+		},
+		check: func(s *Spec) error { return checkSize("an output limit", s.Build.OutputLimit, MinOutput) },
+	},
+	{
 		key: "build.artifacts", flag: "artifacts", kind: kindStrings, need: NeedRebuild,
 		usage: "`GLOB` of build outputs relative to the checkout, ** allowed (repeatable)",
 		set: func(s *Spec, v value, _ string) error {
@@ -328,6 +435,19 @@ var fields = []field{
 	},
 }
 
+// positiveSize is a size field's value, refusing 0 (leave the field out
+// for the default) and negative numbers.
+func positiveSize(v value) (int64, error) {
+	n, err := sizeValue(v)
+	if err != nil {
+		return 0, err
+	}
+	if n <= 0 {
+		return 0, errors.New("want a positive size; leave it out for the default")
+	}
+	return n, nil
+}
+
 func fieldByKey(key string) *field {
 	for i := range fields {
 		if fields[i].key == key {
@@ -390,6 +510,24 @@ func valueFromTOML(k kind, data any) (value, error) {
 			return value{}, fmt.Errorf(`want an array of strings such as ["a", "b"], got %s`, tomlType(data))
 		}
 		return value{strs: strs}, nil
+	case kindSize:
+		switch v := data.(type) {
+		case int64:
+			return value{n: v, sizeIsInt: true}, nil
+		case string:
+			return value{str: v}, nil
+		}
+		return value{}, fmt.Errorf("want a size such as \"512MiB\" or a number of bytes, got %s", tomlType(data))
+	case kindNumber:
+		switch v := data.(type) {
+		case int64:
+			return value{f: float64(v), numIsSet: true}, nil
+		case float64:
+			return value{f: v, numIsSet: true}, nil
+		case string:
+			return value{str: v}, nil
+		}
+		return value{}, fmt.Errorf("want a number, got %s", tomlType(data))
 	case kindCommand:
 		if s, ok := data.(string); ok {
 			return value{str: s}, nil

@@ -119,7 +119,7 @@ func valueFromFlag(f field, values []string) (value, error) {
 	switch f.kind {
 	case kindString:
 		return value{str: one}, nil
-	case kindCommand:
+	case kindCommand, kindSize, kindNumber:
 		return value{str: one}, nil
 	case kindBool:
 		b, err := strconv.ParseBool(one)

@@ -14,7 +14,8 @@ import (
 func TestFlagNames(t *testing.T) {
 	want := []string{
 		"repo", "tag", "commit", "source-date-epoch", "image", "allow-unpinned", "platform", "runtime",
-		"command", "env", "user", "network", "timeout", "artifacts", "out", "published", "checksums",
+		"command", "env", "user", "network", "timeout",
+		"engine-timeout", "pids-limit", "memory", "cpus", "tmpfs-size", "output-limit", "artifacts", "out", "published", "checksums",
 		"keyring", "passes", "accept-normalized", "max-depth", "member", "skip",
 	}
 	var got []string

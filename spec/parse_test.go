@@ -226,10 +226,10 @@ func TestParseInvalid(t *testing.T) {
 		// unknown keys, wrong shapes
 		{"[buidl]\nimage = \"x\"\n", `reproof.toml:1: buidl: unknown key (did you mean "build"?)`},
 		{"version = 1\n", `reproof.toml:1: version: unknown key (known: source, build, published, compare, member, skip)`},
-		{"[build]\nimage_digest = \"x\"\n", `reproof.toml:2: build.image_digest: unknown key (known: image, allow_unpinned, platform, runtime, command, env, user, network, timeout, artifacts, out)`},
+		{"[build]\nimage_digest = \"x\"\n", `reproof.toml:2: build.image_digest: unknown key (known: image, allow_unpinned, platform, runtime, command, env, user, network, timeout, engine_timeout, pids_limit, memory, cpus, tmpfs_size, output_limit, artifacts, out)`},
 		{"[build]\ntimeot = \"2h\"\n", `reproof.toml:2: build.timeot: unknown key (did you mean "timeout"?)`},
 		{"[build]\nTimeout = \"2h\"\n", `reproof.toml:2: build.Timeout: unknown key (did you mean "timeout"?)`},
-		{"[build.extra]\nx = 1\n", `reproof.toml:1: build.extra: unknown key (known: image, allow_unpinned, platform, runtime, command, env, user, network, timeout, artifacts, out)`},
+		{"[build.extra]\nx = 1\n", `reproof.toml:1: build.extra: unknown key (known: image, allow_unpinned, platform, runtime, command, env, user, network, timeout, engine_timeout, pids_limit, memory, cpus, tmpfs_size, output_limit, artifacts, out)`},
 		{"[[members]]\nartifact = \"x\"\n", `reproof.toml:1: members: unknown key (did you mean "member"?)`},
 		{"[\"a\\nb\"]\n", `reproof.toml:1: "a\nb": unknown key (known: source, build, published, compare, member, skip)`},
 		{long + " = 1\n", `reproof.toml:1: "` + long[:80] + `"...: unknown key (known: source, build, published, compare, member, skip)`},

@@ -74,6 +74,18 @@ type Build struct {
 	Network bool
 	// Timeout bounds the build command; always positive.
 	Timeout time.Duration
+	// EngineTimeout bounds each wait for the container engine or runc to
+	// answer; 0 means reproof's default (a minute, or Timeout if shorter).
+	EngineTimeout time.Duration
+	// The build's limits (docs/limits.md); 0 means reproof's default for
+	// the host. PidsLimit counts processes and threads; Memory, TmpfsSize
+	// (each of /tmp and HOME) and OutputLimit (the checkout with what the
+	// build writes there) are bytes; CPUs is a number of CPUs.
+	PidsLimit   int64
+	Memory      int64
+	CPUs        float64
+	TmpfsSize   int64
+	OutputLimit int64
 	// Artifacts are doublestar globs over slash-separated paths relative to
 	// the checkout: "*" stays within one directory, "**" crosses them.
 	Artifacts []string

@@ -18,6 +18,11 @@ import (
 type Mount struct {
 	Point  string // the mount point, unescaped
 	FSType string
+	// Root is the directory of the filesystem mounted at Point, unescaped
+	// ("/" unless a subtree is mounted); SuperOptions are the
+	// filesystem's own options ("rw,memory" for a cgroup v1 hierarchy).
+	Root         string
+	SuperOptions string
 }
 
 // Read returns the mounts of this process's mount namespace.
@@ -43,7 +48,11 @@ func Read() ([]Mount, error) {
 		if len(fields) < 5 || sep < 0 || sep+1 >= len(fields) {
 			continue
 		}
-		mounts = append(mounts, Mount{Point: unescape(fields[4]), FSType: fields[sep+1]})
+		m := Mount{Point: unescape(fields[4]), FSType: fields[sep+1], Root: unescape(fields[3])}
+		if sep+3 < len(fields) {
+			m.SuperOptions = fields[sep+3]
+		}
+		mounts = append(mounts, m)
 	}
 	return mounts, sc.Err()
 }

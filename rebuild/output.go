@@ -62,11 +62,14 @@ func writeOutput(res *Result, opts Options, srcDir, out string, log []byte) (err
 	if err != nil {
 		return err
 	}
+	prov = append(prov, '\n')
+	provSum := sha256.Sum256(prov)
+	res.ProvenanceSHA256 = hex.EncodeToString(provSum[:])
 	for name, data := range map[string][]byte{
 		SHA256File:     s256.Bytes(),
 		SHA512File:     s512.Bytes(),
 		LogFile:        log,
-		ProvenanceFile: append(prov, '\n'),
+		ProvenanceFile: prov,
 	} {
 		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
 			return err

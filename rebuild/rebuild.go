@@ -107,8 +107,11 @@ type Result struct {
 	OutDir         string
 	StartedOn      time.Time
 	FinishedOn     time.Time
-	// LogSHA256 is the digest of build.log as written.
-	LogSHA256 string
+	// LogSHA256 is the digest of build.log as written; ProvenanceSHA256
+	// that of the provenance this run wrote, for attestations that cite
+	// it (the file may be replaced by a later run).
+	LogSHA256        string
+	ProvenanceSHA256 string
 	// Limits are the limits the build ran under, defaults resolved;
 	// OutputLimit says how the output limit was held ("filesystem", or
 	// "watched (WHY)").

@@ -76,6 +76,9 @@ type Verification struct {
 	// where the whole log was kept, when an output directory was given.
 	BuildExplain []string `json:"build_explain,omitempty"`
 	BuildLogFile string   `json:"build_log_file,omitempty"`
+	// ProvenanceSHA256 is the digest of the provenance this run's rebuild
+	// wrote (provenance.intoto.json in the output), "" if none.
+	ProvenanceSHA256 string `json:"provenance_sha256,omitempty"`
 }
 
 // SourceInfo is the source that was rebuilt.

@@ -313,6 +313,7 @@ func fillRebuild(v *report.Verification, res *rebuild.Result) {
 	}
 	v.Environment.Runtime, v.Environment.RuntimeVersion = res.Runtime, res.RuntimeVersion
 	v.Environment.User = res.User.String()
+	v.ProvenanceSHA256 = res.ProvenanceSHA256
 }
 
 // checkRebuiltDir accepts a directory that does not exist, is empty, or
@@ -493,11 +494,9 @@ func RebuildOptions(s *spec.Spec) rebuild.Options {
 		Env:             b.Env,
 		Network:         b.Network,
 		Timeout:         b.Timeout,
-		EngineTimeout:   b.EngineTimeout,
 		Artifacts:       b.Artifacts,
 		OutDir:          b.Out,
 	}
-	o.Limits = rebuild.Limits{Pids: b.PidsLimit, Memory: b.Memory, CPUs: b.CPUs, TmpfsSize: b.TmpfsSize, OutputSize: b.OutputLimit}
 	if b.User != nil {
 		o.User = &rebuild.User{UID: b.User.UID, GID: b.User.GID}
 	}

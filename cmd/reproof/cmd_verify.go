@@ -177,7 +177,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 		{cfg.html, verifyRenderers["html"]},
 		{cfg.text, verifyRenderers["text"]},
 		{cfg.attestation, func(w io.Writer, v *report.Verification, _ bool) error {
-			return report.VerifyAttestation(w, v, attestationOptions(s))
+			return report.VerifyAttestation(w, v, attestationOptions(s, v))
 		}},
 	}
 	var set []output
@@ -199,7 +199,6 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	return exitWith(code)
 }
 
-// attestationOptions names the policy the verification applied (the spec
 // isSourceArg says whether verify's argument names a published release
 // (npm:, github:, gitlab:) rather than a spec file.
 func isSourceArg(arg string) bool {
@@ -211,18 +210,19 @@ func isSourceArg(arg string) bool {
 	return false
 }
 
-// file, by name and digest, when there is one) and the rebuild's
-// provenance the verification rests on.
-func attestationOptions(s *spec.Spec) report.AttestationOptions {
+// attestationOptions names the policy the verification applied (the spec
+// file, by name and digest, when there is one) and the provenance this
+// run's rebuild wrote, by the digest it had when written: the file itself
+// may since have been replaced by another run in the same directory.
+func attestationOptions(s *spec.Spec, v *report.Verification) report.AttestationOptions {
 	var opts report.AttestationOptions
 	if s.Path != "" {
 		if d, ok := fileDigest(s.Path); ok {
 			opts.Policy = report.ResourceDescriptor{Name: filepath.Base(s.Path), Digest: d}
 		}
 	}
-	prov := filepath.Join(s.Build.Out, rebuild.ProvenanceFile)
-	if d, ok := fileDigest(prov); ok {
-		opts.InputAttestations = []report.ResourceDescriptor{{Name: rebuild.ProvenanceFile, Digest: d}}
+	if v.ProvenanceSHA256 != "" {
+		opts.InputAttestations = []report.ResourceDescriptor{{Name: rebuild.ProvenanceFile, Digest: map[string]string{"sha256": v.ProvenanceSHA256}}}
 	}
 	return opts
 }

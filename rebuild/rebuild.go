@@ -208,6 +208,7 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	fmt.Fprintf(progress, "source: fetching %s at tag %s\n", opts.Repo, opts.Tag)
 	src, err := CheckoutSource(ctx, SourceOptions{
 		Repo: opts.Repo, Tag: opts.Tag, Commit: opts.Commit, SourceDateEpoch: opts.SourceDateEpoch,
+		Getenv:  getenv,
 		WorkDir: filepath.Join(work, "checkout"), // git's progress is noise; its errors are kept
 	})
 	if err != nil {

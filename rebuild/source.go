@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reproof/reproof/internal/idle"
 )
 
 // Sentinel errors for errors.Is. The errors CheckoutSource returns wrap them.
@@ -43,6 +45,14 @@ type SourceOptions struct {
 	Git string
 	// Stderr receives git's progress. Nil discards it.
 	Stderr io.Writer
+	// Timeout bounds how long a git command may go without progress
+	// (output on stdout or stderr; fetches, checkouts and submodule
+	// updates always report progress): git is then killed and the error
+	// says so. Default: $REPROOF_HTTP_TIMEOUT if it holds a positive Go
+	// duration, else DefaultGitTimeout.
+	Timeout time.Duration
+	// Getenv reads REPROOF_HTTP_TIMEOUT; nil means os.Getenv.
+	Getenv func(string) string
 
 	// fileSubmodules lets submodules be fetched over the file transport.
 	// Only tests set it; see gitRun.config.
@@ -77,6 +87,10 @@ type Submodule struct {
 
 // gitWaitDelay bounds how long a killed git's output pipes are waited for.
 const gitWaitDelay = 2 * time.Second
+
+// DefaultGitTimeout bounds how long a git command may go without
+// progress when SourceOptions.Timeout is zero.
+const DefaultGitTimeout = 2 * time.Minute
 
 // maxGitOutput caps what is kept of a git command's standard output.
 const maxGitOutput = 16 << 20
@@ -153,11 +167,20 @@ func CheckoutSource(ctx context.Context, opts SourceOptions) (src *Source, err e
 		}
 	}()
 
+	idleTimeout := opts.Timeout
+	if idleTimeout <= 0 {
+		getenv := opts.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		idleTimeout = idle.TimeoutFromEnv(getenv, DefaultGitTimeout)
+	}
 	g := &gitRun{
 		git:            opts.Git,
 		home:           home,
 		progress:       opts.Stderr,
 		fileSubmodules: opts.fileSubmodules,
+		idle:           idleTimeout,
 	}
 	if g.env, err = gitEnv(home); err != nil {
 		return nil, fail("%s", oneLine(err))
@@ -181,10 +204,9 @@ func CheckoutSource(ctx context.Context, opts SourceOptions) (src *Source, err e
 	if _, err := g.run(ctx, dir, "check-ref-format", ref); err != nil {
 		return nil, fail("%q is not a valid tag name", opts.Tag)
 	}
-	fetch := []string{"fetch", "--no-tags", "--no-recurse-submodules"}
-	if opts.Stderr != nil {
-		fetch = append(fetch, "--progress")
-	}
+	// --progress always: its updates are what tells a slow fetch from a
+	// stalled one.
+	fetch := []string{"fetch", "--no-tags", "--no-recurse-submodules", "--progress"}
 	fetch = append(fetch, "origin", "+"+ref+":"+ref)
 	if _, err := g.run(ctx, dir, fetch...); err != nil {
 		var ge *gitError
@@ -223,7 +245,7 @@ func CheckoutSource(ctx context.Context, opts SourceOptions) (src *Source, err e
 		}
 	}
 
-	if _, err := g.run(ctx, dir, "checkout", "--quiet", "--detach", src.Commit); err != nil {
+	if _, err := g.run(ctx, dir, "checkout", "--quiet", "--progress", "--detach", src.Commit); err != nil {
 		return nil, gitFail("checking out "+src.Commit, err)
 	}
 	if src.Tree, err = g.revParse(ctx, dir, src.Commit+"^{tree}"); err != nil {
@@ -242,10 +264,7 @@ func CheckoutSource(ctx context.Context, opts SourceOptions) (src *Source, err e
 		src.SourceDateEpoch, src.EpochFromCommit = *opts.SourceDateEpoch, false
 	}
 
-	update := []string{"submodule", "update", "--init", "--recursive", "--checkout"}
-	if opts.Stderr != nil {
-		update = append(update, "--progress")
-	}
+	update := []string{"submodule", "update", "--init", "--recursive", "--checkout", "--progress"}
 	if _, err := g.run(ctx, dir, update...); err != nil {
 		return nil, gitFail("updating submodules", err)
 	}
@@ -391,7 +410,9 @@ func gitEnv(home string) ([]string, error) {
 		"GIT_CONFIG_GLOBAL=" + global,
 		"GIT_ATTR_NOSYSTEM=1",
 		"GIT_TERMINAL_PROMPT=0",
-		"GIT_SSH_COMMAND=ssh -o BatchMode=yes",
+		// ssh gives up on a server that stops answering, as git's own
+		// idle timeout would.
+		"GIT_SSH_COMMAND=ssh -o BatchMode=yes -o ConnectTimeout=60 -o ServerAliveInterval=15 -o ServerAliveCountMax=4",
 	}
 	for _, name := range []string{"PATH", "SSH_AUTH_SOCK"} {
 		if v, ok := os.LookupEnv(name); ok {
@@ -408,6 +429,7 @@ type gitRun struct {
 	env            []string
 	progress       io.Writer
 	fileSubmodules bool
+	idle           time.Duration // how long a command may go without output
 }
 
 // config is passed with -c to every command, and from there to the git
@@ -455,7 +477,16 @@ func (g *gitRun) run(ctx context.Context, dir string, args ...string) (string, e
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, g.git, append(g.config(), args...)...)
+	idleTimeout := g.idle
+	if idleTimeout <= 0 {
+		idleTimeout = DefaultGitTimeout
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stall := time.AfterFunc(idleTimeout, func() { cancel(errGitStalled) })
+	defer stall.Stop()
+	moved := func() { stall.Reset(idleTimeout) }
+	cmd := exec.CommandContext(runCtx, g.git, append(g.config(), args...)...)
 	cmd.Dir = dir
 	cmd.Env = g.env
 	// Its own process group, so cancelling kills the helpers git starts
@@ -467,18 +498,35 @@ func (g *gitRun) run(ctx context.Context, dir string, args ...string) (string, e
 	cmd.WaitDelay = gitWaitDelay
 	stdout := &cappedBuffer{max: maxGitOutput}
 	tail := &tailBuffer{}
-	cmd.Stdout = stdout
-	cmd.Stderr = tail
+	cmd.Stdout = progressWriter{stdout, moved}
+	cmd.Stderr = progressWriter{tail, moved}
 	if g.progress != nil {
-		cmd.Stderr = io.MultiWriter(tail, g.progress)
+		cmd.Stderr = progressWriter{io.MultiWriter(tail, g.progress), moved}
 	}
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() == nil && errors.Is(context.Cause(runCtx), errGitStalled) {
+			return "", &gitError{args: args, err: fmt.Errorf("no progress for %s; git was stopped", idleTimeout), tail: tail.lastLine()}
+		}
 		return "", &gitError{args: args, err: err, tail: tail.lastLine()}
 	}
 	if stdout.overflow {
 		return "", fmt.Errorf("git %s: more than %d bytes of output", args[0], maxGitOutput)
 	}
 	return stdout.String(), nil
+}
+
+// errGitStalled ends a git command that made no progress for too long.
+var errGitStalled = errors.New("git made no progress")
+
+// progressWriter calls moved for every write: output is progress.
+type progressWriter struct {
+	w     io.Writer
+	moved func()
+}
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	p.moved()
+	return p.w.Write(b)
 }
 
 // revParse resolves rev to a full object id.

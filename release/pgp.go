@@ -73,8 +73,8 @@ func unwrapClearsigned(source string, data []byte) ([]byte, int, error) {
 }
 
 // gpgvTimeout bounds one gpgv run: it reads local files only, and a
-// hung one must not hold a verification forever.
-const gpgvTimeout = 2 * time.Minute
+// hung one must not hold a verification forever. A variable for tests.
+var gpgvTimeout = 2 * time.Minute
 
 // VerifySignature checks a clear-signed manifest file with gpgv against
 // the keys in keyring (a keyring file, e.g. exported with
@@ -120,12 +120,13 @@ func runGpgv(ctx context.Context, what, keyring string, files ...string) (Signat
 	cmd.Env = append(os.Environ(), "GNUPGHOME="+home, "LC_ALL=C")
 	var status, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &status, &stderr
+	cmd.WaitDelay = 2 * time.Second // a killed gpgv's pipes are not waited for longer
 	runErr := cmd.Run()
 	if err := ctx.Err(); err != nil {
 		return sig, err
 	}
 	if runCtx.Err() != nil {
-		return sig, fmt.Errorf("checking the signature of %q: gpgv took longer than %s", what, gpgvTimeout)
+		return sig, fmt.Errorf("checking the signature of %q: gpgv did not finish within %s; it was stopped", what, gpgvTimeout)
 	}
 	good, valid := false, false
 	sc := bufio.NewScanner(&status)

@@ -494,9 +494,11 @@ func RebuildOptions(s *spec.Spec) rebuild.Options {
 		Env:             b.Env,
 		Network:         b.Network,
 		Timeout:         b.Timeout,
+		EngineTimeout:   b.EngineTimeout,
 		Artifacts:       b.Artifacts,
 		OutDir:          b.Out,
 	}
+	o.Limits = rebuild.Limits{Pids: b.PidsLimit, Memory: b.Memory, CPUs: b.CPUs, TmpfsSize: b.TmpfsSize, OutputSize: b.OutputLimit}
 	if b.User != nil {
 		o.User = &rebuild.User{UID: b.User.UID, GID: b.User.GID}
 	}

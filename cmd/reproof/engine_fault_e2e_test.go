@@ -8,6 +8,8 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -164,4 +166,56 @@ func TestFrozenEngine(t *testing.T) {
 			t.Errorf("a run that failed left its output directory")
 		}
 	})
+}
+
+// TestBuildLimitsCLI: a build that reaches a limit is a failed build
+// through the binary: `rebuild` exits 4 naming the limit, `verify` reports
+// build-failed with the limit as the reason; the provenance of a build
+// within its limits records them.
+func TestBuildLimitsCLI(t *testing.T) {
+	env := fx.NewEnv(t)
+	f := env.Fixture(t, fx.Nimbus, fx.Faithful)
+	inv := invocation{dir: f.Dir, env: []string{"REPROOF_IMAGE_CACHE=" + t.TempDir(), "TMPDIR=" + t.TempDir()}}
+
+	r := reproof(t, inv, "rebuild", "--runtime", "runc", "--out", "bomb-out", "--pids-limit", "64",
+		"--command", "(b() { b | b & }; b) & exec sleep 300", f.Spec)
+	if want := "reproof: build failed: build killed: process limit 64 reached"; r.code != 4 || !strings.Contains(r.stderr, want) {
+		t.Errorf("fork bomb: exit %d; want 4 and %q\nstderr:\n%s", r.code, want, r.stderr)
+	}
+
+	r = reproof(t, inv, append(append([]string{"verify", "--runtime", "runc", "--out", "tmp-out", "--tmpfs-size", "1MiB",
+		"--command", "dd if=/dev/zero of=/tmp/fill bs=65536 count=100; exec sleep 300", "--format", "none", "--json", "limit.json"},
+		f.Published.VerifyArgs()...), f.Spec)...)
+	var rep verifyJSON
+	raw, _ := os.ReadFile(filepath.Join(f.Dir, "limit.json"))
+	if err := json.Unmarshal(raw, &rep); err != nil || r.code != 4 || rep.Verdict != "build-failed" || !strings.Contains(rep.Reason, "build stopped: /tmp exceeded 1 MiB") {
+		t.Errorf("verify with a full /tmp: exit %d, verdict %q, reason %q (%v)\nstderr:\n%s", r.code, rep.Verdict, rep.Reason, err, r.stderr)
+	}
+
+	r = reproof(t, inv, "rebuild", "--runtime", "runc", "--out", "limited", "--pids-limit", "100", "--memory", "256MiB",
+		"--cpus", "1", "--tmpfs-size", "8MiB", "--output-limit", "64MiB", f.Spec)
+	if r.code != 0 {
+		t.Fatalf("a build within its limits: exit %d\n%s", r.code, r.stderr)
+	}
+	var prov struct {
+		Predicate struct {
+			BuildDefinition struct {
+				ExternalParameters struct {
+					Limits map[string]any `json:"limits"`
+				} `json:"externalParameters"`
+				InternalParameters struct {
+					OutputLimit string `json:"output_limit"`
+				} `json:"internalParameters"`
+			} `json:"buildDefinition"`
+		} `json:"predicate"`
+	}
+	raw, _ = os.ReadFile(filepath.Join(f.Dir, "limited", "provenance.intoto.json"))
+	if err := json.Unmarshal(raw, &prov); err != nil {
+		t.Fatal(err)
+	}
+	got := prov.Predicate.BuildDefinition.ExternalParameters.Limits
+	want := map[string]any{"pids": 100.0, "memory_bytes": float64(256 << 20), "cpus": 1.0, "tmpfs_bytes": float64(8 << 20), "output_bytes": float64(64 << 20)}
+	if fmt.Sprint(got) != fmt.Sprint(want) || prov.Predicate.BuildDefinition.InternalParameters.OutputLimit != "filesystem" {
+		t.Errorf("provenance limits %v (output limit %q), want %v (filesystem)", got, prov.Predicate.BuildDefinition.InternalParameters.OutputLimit, want)
+	}
 }

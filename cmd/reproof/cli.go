@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 
 	"github.com/reproof/reproof/internal/exitcode"
@@ -101,24 +100,6 @@ func dispatch(ctx context.Context, args []string, std streams) error {
 		return &usageError{msg: fmt.Sprintf("unknown flag %q", args[0]), hint: "run 'reproof --help' for usage"}
 	}
 	return &usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "run 'reproof --help' for the list of commands"}
-}
-
-// version returns the module version from the build info.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
 }
 
 // usageError is a mistake in the command line: exit 2 with a hint.

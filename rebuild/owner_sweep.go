@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/reproof/reproof/internal/mountinfo"
@@ -82,6 +84,10 @@ type SweepOptions struct {
 	// Runc is the runc program that removes runc containers found in work
 	// directories; "" means runc from PATH.
 	Runc string
+	// Cgroups looks for the cgroups of runc containers whose state is
+	// gone with their work directory (removed by hand, say): runc names a
+	// container's cgroups after it, so they record its owner too.
+	Cgroups bool
 }
 
 // FindLeftovers returns what dead reproof processes left, in the order
@@ -89,7 +95,8 @@ type SweepOptions struct {
 // the engines' containers (each engine's by name), then for each
 // temporary directory its dead work directories and temporary files by
 // name, each directory preceded by the runc containers it holds, then the
-// caches' temporary files. Nothing
+// cgroups of runc containers whose state is gone, then the caches'
+// temporary files. Nothing
 // of a live process is ever returned: its containers and directories
 // carry its owner ID, and a live owner is never dead.
 //
@@ -125,6 +132,9 @@ func FindLeftovers(ctx context.Context, opts SweepOptions) ([]Leftover, error) {
 		l, err := workLeftovers(abs, runc)
 		found = append(found, l...)
 		errs = append(errs, err)
+	}
+	if opts.Cgroups {
+		found = append(found, cgroupLeftovers(cgroupRoot, found)...)
 	}
 	for _, dir := range opts.CacheTempDirs {
 		l, err := cacheLeftovers(dir)
@@ -250,6 +260,89 @@ func removeRuncContainer(ctx context.Context, runc, state, name string) error {
 		return fmt.Errorf("runc delete --force: no answer within %s", sweepTimeout)
 	}
 	return fmt.Errorf("runc delete --force: %s: %s", err, strings.Join(strings.Fields(string(out)), " "))
+}
+
+// cgroupRoot is where the kernel's cgroup hierarchies are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// cgroupLeftovers are the cgroups runc made for containers of dead owners
+// and did not remove: a container's cgroups are named after it, at the top
+// of each hierarchy (cgroup v1: root/CONTROLLER/NAME; v2: root/NAME).
+// Those of a runc container already in found go with it. Removing one
+// kills what still runs in it and removes the directories.
+func cgroupLeftovers(root string, found []Leftover) []Leftover {
+	listed := map[string]bool{}
+	for _, l := range found {
+		if l.Kind == "runc container" {
+			name, _, _ := strings.Cut(l.Name, " ")
+			listed[name] = true
+		}
+	}
+	v1, _ := filepath.Glob(filepath.Join(root, "*", containerPrefix+"*"))
+	v2, _ := filepath.Glob(filepath.Join(root, containerPrefix+"*"))
+	paths := map[string][]string{}
+	var names []string
+	for _, p := range append(v2, v1...) {
+		name := filepath.Base(p)
+		id, ok := owner.Of(name, containerPrefix)
+		if !ok || listed[name] || !id.Dead() {
+			continue
+		}
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		if paths[name] == nil {
+			names = append(names, name)
+		}
+		paths[name] = append(paths[name], p)
+	}
+	slices.Sort(names)
+	var left []Leftover
+	for _, name := range names {
+		id, _ := owner.Of(name, containerPrefix)
+		dirs := paths[name]
+		left = append(left, Leftover{Kind: "runc cgroup", Name: name, Owner: id,
+			remove: func(ctx context.Context) error { return removeCgroups(ctx, dirs) }})
+	}
+	return left
+}
+
+// removeCgroups kills the processes in each cgroup directory (a build
+// whose runc and state are gone) and removes the directories. A cgroup
+// already gone is not an error.
+func removeCgroups(ctx context.Context, dirs []string) error {
+	var errs []error
+	for _, dir := range dirs {
+		deadline := time.Now().Add(sweepTimeout)
+		for {
+			procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			if errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			pids := strings.Fields(string(procs))
+			if len(pids) == 0 {
+				if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					errs = append(errs, err)
+				}
+				break
+			}
+			for _, p := range pids {
+				if pid, err := strconv.Atoi(p); err == nil && pid > 0 {
+					syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // it may be gone already
+				}
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				errs = append(errs, fmt.Errorf("%s: processes %s still in it", dir, strings.Join(pids, " ")))
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // leftovers are the engine's containers labelled with a dead owner of this

@@ -153,3 +153,30 @@ func TestFindLeftovers(t *testing.T) {
 		}
 	}
 }
+
+// TestCgroupLeftovers: the cgroups named after runc containers of dead
+// owners (cgroup v1, one per controller, and v2) are leftovers, one per
+// container, unless the container itself was found (its runc delete
+// removes them); a live owner's and other names are not.
+func TestCgroupLeftovers(t *testing.T) {
+	root := t.TempDir()
+	dead := exitedOwner(t)
+	orphan := containerPrefix + dead.String() + "-01"
+	orphanV2 := containerPrefix + dead.String() + "-02"
+	withState := containerPrefix + dead.String() + "-03"
+	live := containerPrefix + owner.Self().String() + "-04"
+	for _, d := range []string{"pids/" + orphan, "memory/" + orphan, orphanV2, "pids/" + withState, "pids/" + live, "pids/docker", "pids/reproof-unowned"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := []Leftover{{Kind: "runc container", Name: withState + " (state /x/runtime/state)", Owner: dead}}
+	var got []string
+	for _, l := range cgroupLeftovers(root, found) {
+		got = append(got, l.Kind+" "+l.Name)
+	}
+	want := []string{"runc cgroup " + orphan, "runc cgroup " + orphanV2}
+	if !slices.Equal(got, want) {
+		t.Errorf("cgroupLeftovers = %q, want %q", got, want)
+	}
+}

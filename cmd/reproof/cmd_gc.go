@@ -25,8 +25,9 @@ func gcUsage(w io.Writer, fs *pflag.FlagSet) {
 
 Remove what reproof runs that died (killed, crashed, their machine
 rebooted) left behind: build containers in docker and podman, runc
-containers with their state and unpacked root filesystem, work directories
-and temporary files in $TMPDIR (reproof-rebuild-*, reproof-verify-*,
+containers with their state, cgroups and unpacked root filesystem, work
+directories (with the build's output filesystem mounted in them) and
+temporary files in $TMPDIR (reproof-rebuild-*, reproof-verify-*,
 reproof-diff-*, reproof-normalize-*, reproof-gpgv-*, reproof-zip-*), and
 partial files in the download and image caches.
 
@@ -44,7 +45,8 @@ the engine they use.
 
 Prints one line per thing removed, in a fixed order: containers (docker,
 then podman, by name), then each temporary directory's entries by name
-(a runc container before the work directory holding it), then the caches.
+(a runc container before the work directory holding it), then the cgroups
+of runc containers whose state is gone, then the caches.
 
 Flags:
 `)
@@ -83,6 +85,7 @@ func runGC(ctx context.Context, args []string, std streams) error {
 		Engines:       engines,
 		TempDirs:      append([]string{os.TempDir()}, cfg.tmpdirs...),
 		CacheTempDirs: cacheTempDirs(std, cfg.caches),
+		Cgroups:       true,
 	}
 	found, findErr := rebuild.FindLeftovers(ctx, opts)
 	if ctx.Err() != nil {
@@ -194,7 +197,7 @@ func sweepAtStart(ctx context.Context, std streams, tmpdir string) {
 	if tmpdir != "" {
 		dirs = append(dirs, tmpdir)
 	}
-	found, err := rebuild.FindLeftovers(ctx, rebuild.SweepOptions{TempDirs: dirs})
+	found, err := rebuild.FindLeftovers(ctx, rebuild.SweepOptions{TempDirs: dirs, Cgroups: true})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(std.stderr, "reproof: warning: looking for what dead runs left: %s\n", oneLine(err.Error()))
 	}

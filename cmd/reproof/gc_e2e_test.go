@@ -2,7 +2,7 @@ package main_test
 
 // Crashes, end to end through the binary: `reproof rebuild` and `reproof
 // verify` killed with SIGKILL (nothing of reproof runs after it) during a
-// build in docker, a build in runc, a download and a compare; then `reproof
+// build in docker, podman and runc, a download and a compare; then `reproof
 // gc`, or the next run, must leave the host clean: no container, no runc
 // state, no process, no work directory, no partial download. And gc run
 // beside live runs must remove only what dead ones left.
@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -82,32 +83,104 @@ func processesMentioning(s string) []string {
 	return found
 }
 
-// killed kills s with SIGKILL and waits for it to be gone, then waits for
-// the kernel to kill its tied children: no process may still name its
-// owner (a `docker start --attach reproof-<owner>-…`, a `runc … run`).
-func (s *started) killed(t *testing.T, id owner.ID) {
+// children lists the processes whose parent is pid, each as "PID START"
+// (its start time, so that a reused pid is not taken for it).
+func children(pid int) []string {
+	var found []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name: state (3), ppid (4), ...,
+		// starttime (22).
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) > 19 && f[1] == strconv.Itoa(pid) {
+			found = append(found, e.Name()+" "+f[19])
+		}
+	}
+	return found
+}
+
+// alive reports whether a process listed by children still runs (a zombie
+// does not count).
+func alive(child string) bool {
+	pid, start, _ := strings.Cut(child, " ")
+	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(f) > 19 && f[19] == start && f[0] != "Z"
+}
+
+// killed kills s with SIGKILL and waits for it to be gone, then for the
+// kernel to kill the children it had when killed (a `docker start
+// --attach`, a `runc run`): none may outlive it. It returns those
+// children.
+func (s *started) killed(t *testing.T) []string {
 	t.Helper()
+	kids := children(s.cmd.Process.Pid)
 	if err := s.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	if r := s.wait(t); r.code != -1 {
 		t.Fatalf("reproof exited %d, want killed\nstderr:\n%s", r.code, r.stderr)
 	}
+	waitGone(t, "children of the killed reproof", func() []string {
+		return slices.DeleteFunc(slices.Clone(kids), func(k string) bool { return !alive(k) })
+	})
+	return kids
+}
+
+// waitGone waits, a minute at most, until list returns nothing.
+func waitGone(t *testing.T, what string, list func() []string) {
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		left := processesMentioning(id.String())
+		left := list()
 		if len(left) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("processes of the killed reproof still run a minute later: %q", left)
+			t.Fatalf("%s still run a minute later: %q", what, left)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// cgroupsNamed lists the cgroups runc made for a container called name
-// (cgroup v1: one per controller; v2: one).
+// checkOwnerGone fails unless, soon, no process names owner id in its
+// command line (a container's monitor, such as podman's conmon, does while
+// the container exists).
+func checkOwnerGone(t *testing.T, id owner.ID) {
+	t.Helper()
+	waitGone(t, "processes naming the dead run", func() []string { return processesMentioning(id.String()) })
+}
+
+// checkClean is checkNothingLeft, and also: no process names owner id, no
+// cgroup is named after its containers, and no loop device is backed by a
+// file under tmp (the output filesystem of a rebuild as root).
+func checkClean(t *testing.T, docker *testenv.DockerEngine, tmp string, buildArgs []string, dir string, id owner.ID) {
+	t.Helper()
+	checkNothingLeft(t, docker, tmp, buildArgs, dir)
+	checkOwnerGone(t, id)
+	if cg := cgroupsNamed("reproof-" + id.String() + "-*"); len(cg) > 0 {
+		t.Errorf("cgroups of the dead run's containers are left: %q", cg)
+	}
+	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.HasPrefix(string(b), tmp+"/") {
+			t.Errorf("loop device %s is left, backed by %s", filepath.Base(filepath.Dir(filepath.Dir(f))), strings.TrimSpace(string(b)))
+		}
+	}
+}
+
+// cgroupsNamed lists the cgroups runc made for a container called name, a
+// glob pattern (cgroup v1: one per controller; v2: one).
 func cgroupsNamed(name string) []string {
 	v1, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", name))
 	v2, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", name))
@@ -144,7 +217,7 @@ func containersOf(t *testing.T, docker *testenv.DockerEngine, id owner.ID) []str
 	return strings.Fields(string(out))
 }
 
-// TestKilledRuns kills reproof with SIGKILL at four points and checks that
+// TestKilledRuns kills reproof with SIGKILL at five points and checks that
 // what it leaves is named by its owner, that its tied children died with
 // it, and that `reproof gc` (or, for runc, the next rebuild) removes all of
 // it: afterwards no container, runc state, build process, mount, work
@@ -164,7 +237,9 @@ func TestKilledRuns(t *testing.T) {
 		})
 		id := ownerIn(t, tmp, "reproof-rebuild-")
 		work, _ := filepath.Glob(filepath.Join(tmp, "reproof-rebuild-*"))
-		s.killed(t, id)
+		if kids := s.killed(t); len(kids) == 0 {
+			t.Error("the killed reproof had no child running the build")
+		}
 
 		// The container outlived reproof, labelled with its owner.
 		names := containersOf(t, e.docker, id)
@@ -187,10 +262,46 @@ func TestKilledRuns(t *testing.T) {
 		if got := gcOut(t, inv, "--runtime", "docker"); !slices.Equal(got, want) {
 			t.Errorf("gc printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		checkNothingLeft(t, e.docker, tmp, sleep, f.Dir)
+		checkClean(t, e.docker, tmp, sleep, f.Dir, id)
 		if got := gcOut(t, inv, "--runtime", "docker"); len(got) > 0 {
 			t.Errorf("a second gc removed more: %q", got)
 		}
+	})
+
+	t.Run("rebuild/podman/build", func(t *testing.T) {
+		if err := testenv.CheckTools("podman"); err != nil {
+			testenv.Unmet(t, err)
+		}
+		tmp := t.TempDir()
+		inv := e.invocation(tmp, t.TempDir())
+		sleep := []string{"sleep", "6203"}
+		s := startReproof(t, inv, "rebuild", "--runtime", "podman", "--out", "out-podman", "--command", "touch started; exec "+strings.Join(sleep, " "), f.Spec)
+		s.waitFor(t, "build running", func() bool {
+			m, _ := filepath.Glob(filepath.Join(tmp, "reproof-rebuild-*", "checkout", "*", "started"))
+			return len(m) > 0 && len(processesWithArgs(sleep...)) > 0
+		})
+		id := ownerIn(t, tmp, "reproof-rebuild-")
+		work, _ := filepath.Glob(filepath.Join(tmp, "reproof-rebuild-*"))
+		if kids := s.killed(t); len(kids) == 0 {
+			t.Error("the killed reproof had no child running the build")
+		}
+		out, err := exec.Command("podman", "ps", "--all", "--filter", "label=dev.reproof.owner="+id.String(), "--format", "{{.Names}}").Output()
+		names := strings.Fields(string(out))
+		if err != nil || len(names) != 1 {
+			t.Fatalf("podman containers of the killed run: %q %v, want one", names, err)
+		}
+		// The host's podman is shared: other dead runs' containers may be
+		// removed too, so only this run's lines are looked for.
+		got := gcOut(t, inv, "--runtime", "podman")
+		for _, line := range []string{
+			leftoverLine("removed", "podman container", names[0], id),
+			leftoverLine("removed", "directory", work[0], id),
+		} {
+			if !slices.Contains(got, line) {
+				t.Errorf("gc printed\n%s\nwant a line\n%s", strings.Join(got, "\n"), line)
+			}
+		}
+		checkClean(t, e.docker, tmp, sleep, f.Dir, id)
 	})
 
 	t.Run("rebuild/runc/build", func(t *testing.T) {
@@ -211,7 +322,9 @@ func TestKilledRuns(t *testing.T) {
 			t.Fatalf("runc containers in %s: %v, want one named reproof-%s-…", state, containers, id)
 		}
 		cgroups := cgroupsNamed(containers[0].Name())
-		s.killed(t, id)
+		if kids := s.killed(t); len(kids) == 0 {
+			t.Error("the killed reproof had no child running the build")
+		}
 		if len(processesWithArgs(sleep...)) == 0 {
 			t.Fatal("the build died with reproof: nothing left to test")
 		}
@@ -229,7 +342,7 @@ func TestKilledRuns(t *testing.T) {
 				t.Errorf("the rebuild after the killed one does not say\n%s\nstderr:\n%s", line, r.stderr)
 			}
 		}
-		checkNothingLeft(t, e.docker, tmp, sleep, f.Dir)
+		checkClean(t, e.docker, tmp, sleep, f.Dir, id)
 		for _, cg := range cgroups {
 			if _, err := os.Stat(cg); err == nil {
 				t.Errorf("the killed runc container's cgroup %s is left", cg)
@@ -251,7 +364,7 @@ func TestKilledRuns(t *testing.T) {
 		id := ownerIn(t, tmp, "reproof-verify-")
 		work, _ := filepath.Glob(filepath.Join(tmp, "reproof-verify-*"))
 		partial, _ := os.ReadDir(cacheTmp)
-		s.killed(t, id)
+		s.killed(t)
 
 		got := gcOut(t, inv, "--runtime", "none")
 		want := []string{leftoverLine("removed", "directory", work[0], id)}
@@ -304,13 +417,13 @@ func TestKilledRuns(t *testing.T) {
 		if m, _ := filepath.Glob(filepath.Join(tmp, "reproof-rebuild-*")); len(m) > 0 {
 			t.Errorf("the rebuild's work directory is still there during the comparison: %q", m)
 		}
-		s.killed(t, id)
+		s.killed(t)
 
 		want := []string{leftoverLine("removed", "directory", work[0], id)}
 		if got := gcOut(t, inv, "--runtime", "docker"); !slices.Equal(got, want) {
 			t.Errorf("gc printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		checkNothingLeft(t, e.docker, tmp, []string{"head", "-c", "200000000", "/dev/zero"}, f.Dir)
+		checkClean(t, e.docker, tmp, []string{"head", "-c", "200000000", "/dev/zero"}, f.Dir, id)
 		if _, err := os.Stat(filepath.Join(f.Dir, "compare.json")); err == nil {
 			t.Errorf("a killed verify wrote its report")
 		}
@@ -360,7 +473,7 @@ func TestGCKeepsLiveRuns(t *testing.T) {
 	if len(deadContainers) != 1 {
 		t.Fatalf("runc containers of the run to kill: %v, want 1", deadContainers)
 	}
-	dead.s.killed(t, dead.id)
+	dead.s.killed(t)
 
 	want := []string{
 		leftoverLine("removed", "runc container", deadContainers[0].Name()+" (state "+deadState+")", dead.id),
@@ -397,6 +510,6 @@ func TestGCKeepsLiveRuns(t *testing.T) {
 		}
 	}
 	for _, r := range append(live, dead) {
-		checkNothingLeft(t, e.docker, tmp, r.sleep, f.Dir)
+		checkClean(t, e.docker, tmp, r.sleep, f.Dir, r.id)
 	}
 }

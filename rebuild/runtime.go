@@ -39,7 +39,8 @@ type Runtime interface {
 // RunSpec is one build, fully resolved: everything a runtime needs and
 // nothing it has to decide.
 type RunSpec struct {
-	// Name identifies the container ("reproof-<random hex>"): unique, and
+	// Name identifies the container ("reproof-<owner ID>-<random hex>",
+	// see owner.go): unique, and
 	// what Run uses to find and remove it.
 	Name string
 	// Image is the verified, cached image the container is made from.

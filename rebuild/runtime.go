@@ -40,8 +40,7 @@ type Runtime interface {
 // nothing it has to decide.
 type RunSpec struct {
 	// Name identifies the container ("reproof-<owner ID>-<random hex>",
-	// see owner.go): unique, and
-	// what Run uses to find and remove it.
+	// see owner.go): unique, and what Run uses to find and remove it.
 	Name string
 	// Image is the verified, cached image the container is made from.
 	Image *PulledImage

@@ -1,22 +1,28 @@
 package report
 
 import (
-	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"path"
 	"strings"
+
+	"github.com/package-url/packageurl-go"
+
+	"github.com/reproof/reproof/attest"
 )
 
 // In-toto and SLSA identifiers of the verification summary attestation.
 const (
 	InTotoStatementType = "https://in-toto.io/Statement/v1"
 	VSAPredicateType    = "https://slsa.dev/verification_summary/v1"
-	// VerifierID identifies reproof as the verifier.
+	// VerifierID identifies reproof, the software, as the verifier of an
+	// attestation whose options name no verifier and no signing key: it
+	// says which program verified, not who ran it.
 	VerifierID = "https://github.com/reproof/reproof"
-	// DefaultPolicyURI names reproof's verification policy when no spec
-	// file URI is given: docs/report-json.md says what PASSED means.
-	DefaultPolicyURI = "https://github.com/reproof/reproof/blob/main/docs/report-json.md#what-passed-means"
 	// VSAExtension is the key of reproof's own field in the predicate (a
 	// URI, as the VSA parsing rules require of extension fields).
 	VSAExtension = "https://github.com/reproof/reproof/blob/main/docs/report-json.md#extension"
@@ -41,16 +47,28 @@ const (
 )
 
 // AttestationOptions says what the attestation cites besides the
-// Verification.
+// Verification, who made it and how it is signed.
 type AttestationOptions struct {
-	// Policy is the policy the artifacts were verified against: the spec
-	// file, by name and digest, and a URI where it can be read. URI
-	// defaults to DefaultPolicyURI.
+	// Policy is the policy the artifacts were verified against: the
+	// effective policy (spec.Spec.Canonical) by digest, with a name and,
+	// when the operator publishes it, a URI. It must have a digest or a
+	// URI; nothing is filled in for it.
 	Policy ResourceDescriptor
 	// InputAttestations are the attestations the verification rests on,
-	// such as the rebuild's provenance with its digest. Each must have a
-	// digest.
+	// such as the rebuild's provenance with its digest and where it was
+	// written. Each must have a digest.
 	InputAttestations []ResourceDescriptor
+	// VerifierID is the verifier.id: a URI naming the verifying instance.
+	// Default: the signing key's URI (attest.KeyURI) when Signer is set,
+	// else VerifierID (the software alone).
+	VerifierID string
+	// PublishedURL is the base URL a published directory's files are
+	// served from (or will be): their resourceUri is PublishedURL joined
+	// with their escaped names. Without it a file from a local directory
+	// has a pkg:generic purl (see VerifyAttestation).
+	PublishedURL string
+	// Signer signs each statement; nil writes unsigned envelopes.
+	Signer *attest.Signer
 }
 
 // ResourceDescriptor is an in-toto v1 resource descriptor, as far as the
@@ -62,10 +80,30 @@ type ResourceDescriptor struct {
 }
 
 // VerifyAttestation writes an in-toto attestation bundle (JSON Lines, the
-// .intoto.jsonl format): one unsigned in-toto Statement v1 per published
-// artifact of v, each with the SLSA verification summary predicate
-// (https://slsa.dev/verification_summary/v1). The subject is the
-// published file (name and digests), resourceUri its URL.
+// .intoto.jsonl format): one DSSE envelope (payloadType
+// application/vnd.in-toto+json) per line, each holding one of the
+// Statements VSAStatements makes, signed by opts.Signer or, without one,
+// with an empty signature list (unsigned). docs/attestations.md says what
+// every field claims.
+func VerifyAttestation(w io.Writer, v *Verification, opts AttestationOptions) error {
+	sts, err := VSAStatements(v, opts)
+	if err != nil {
+		return err
+	}
+	if err := attest.WriteBundle(context.Background(), w, sts, opts.Signer); err != nil {
+		return fmt.Errorf("report: writing the attestation: %w", err)
+	}
+	return nil
+}
+
+// VSAStatements returns one in-toto Statement v1 per published artifact of
+// v, each with the SLSA verification summary predicate
+// (https://slsa.dev/verification_summary/v1), as compact JSON with
+// non-printing characters escaped. The subject is the published file
+// (name and digests); resourceUri its URL (for an npm package the
+// package's purl; for a file of a local directory PublishedURL joined
+// with its name, else a pkg:generic purl naming the file, the tag and the
+// repository).
 //
 // verificationResult is PASSED only for an artifact whose equality was
 // computed: identical (by its bytes, or by the members a member rule
@@ -76,13 +114,16 @@ type ResourceDescriptor struct {
 // without a published side (extra ones) get no statement. When the build
 // failed or the verification stopped before any artifact was paired, each
 // published file that is not a checksum manifest gets a FAILED statement,
-// so a bundle never looks empty for want of trying.
+// so a bundle never looks empty for want of trying. dependencyLevels is
+// left out: reproof makes no claim about the artifacts' dependencies.
 //
-// Statements are in the order of v.Artifacts (then v.Published.Files);
-// each line is compact JSON with non-printing characters escaped.
-func VerifyAttestation(w io.Writer, v *Verification, opts AttestationOptions) error {
+// Statements are in the order of v.Artifacts (then v.Published.Files).
+func VSAStatements(v *Verification, opts AttestationOptions) ([][]byte, error) {
 	if v == nil {
-		return errNilVerification
+		return nil, errNilVerification
+	}
+	if opts.Policy.URI == "" && len(opts.Policy.Digest) == 0 {
+		return nil, errors.New("report: the attestation's policy has neither a digest nor a URI")
 	}
 	for i, in := range opts.InputAttestations {
 		if len(in.Digest) == 0 {
@@ -90,19 +131,28 @@ func VerifyAttestation(w io.Writer, v *Verification, opts AttestationOptions) er
 			if name == "" {
 				name = in.Name
 			}
-			return fmt.Errorf("report: input attestation %d (%q) has no digest", i+1, name)
+			return nil, fmt.Errorf("report: input attestation %d (%q) has no digest", i+1, name)
 		}
 	}
-	bw := bufio.NewWriter(w)
+	if opts.VerifierID == "" {
+		opts.VerifierID = VerifierID
+		if opts.Signer != nil {
+			id, err := attest.KeyURI(opts.Signer.Public())
+			if err != nil {
+				return nil, fmt.Errorf("report: naming the signing key: %w", err)
+			}
+			opts.VerifierID = id
+		}
+	}
+	var out [][]byte
 	for _, st := range vsaStatements(v, opts) {
 		line, err := json.Marshal(st)
 		if err != nil {
-			return fmt.Errorf("report: encoding attestation: %w", err)
+			return nil, fmt.Errorf("report: encoding attestation: %w", err)
 		}
-		bw.Write(escapeNonPrinting(line))
-		bw.WriteByte('\n')
+		out = append(out, escapeNonPrinting(line))
 	}
-	return bw.Flush()
+	return out, nil
 }
 
 type vsaStatement struct {
@@ -125,7 +175,7 @@ type vsaPredicate struct {
 	InputAttestations  []ResourceDescriptor `json:"inputAttestations,omitempty"`
 	VerificationResult string               `json:"verificationResult"`
 	VerifiedLevels     []string             `json:"verifiedLevels"`
-	DependencyLevels   map[string]int       `json:"dependencyLevels"`
+	DependencyLevels   map[string]int       `json:"dependencyLevels,omitempty"`
 	SLSAVersion        string               `json:"slsaVersion"`
 	// Reproof is keyed VSAExtension (a test keeps the two the same).
 	Reproof vsaExtension `json:"https://github.com/reproof/reproof/blob/main/docs/report-json.md#extension"`
@@ -180,9 +230,6 @@ type vsaPublished struct {
 
 func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 	policy := opts.Policy
-	if policy.URI == "" {
-		policy.URI = DefaultPolicyURI
-	}
 	var version map[string]string
 	if v.Reproof != "" {
 		version = map[string]string{"reproof": v.Reproof}
@@ -202,14 +249,13 @@ func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 			Subject:       []vsaSubject{{Name: name, Digest: digest}},
 			PredicateType: VSAPredicateType,
 			Predicate: vsaPredicate{
-				Verifier:           vsaVerifier{ID: VerifierID, Version: version},
+				Verifier:           vsaVerifier{ID: opts.VerifierID, Version: version},
 				TimeVerified:       v.Timestamp,
 				ResourceURI:        uri,
 				Policy:             policy,
 				InputAttestations:  opts.InputAttestations,
 				VerificationResult: result,
 				VerifiedLevels:     levels,
-				DependencyLevels:   map[string]int{},
 				SLSAVersion:        "1.0",
 				Reproof:            ext,
 			},
@@ -238,7 +284,7 @@ func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 			ext.Rebuilt = &vsaDigest{Name: r.Name, SHA256: r.SHA256, SHA512: r.SHA512}
 		}
 		level, passed := artifactLevel(v, a)
-		out = append(out, base(name, digest, resourceURI(v, p.URL, name), ext, passed, level))
+		out = append(out, base(name, digest, resourceURI(v, opts, p.URL, name, digest), ext, passed, level))
 	}
 	if len(v.Artifacts) > 0 || (v.Verdict != VerdictBuildFailed && v.Verdict != VerdictError) {
 		return out
@@ -252,7 +298,7 @@ func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 			continue
 		}
 		ext := vsaExtension{Artifact: f.Name, Detail: "not verified: " + v.Reason}
-		out = append(out, base(f.Name, map[string]string{"sha256": f.SHA256}, resourceURI(v, f.URL, f.Name), ext, false, ""))
+		out = append(out, base(f.Name, map[string]string{"sha256": f.SHA256}, resourceURI(v, opts, f.URL, f.Name, map[string]string{"sha256": f.SHA256}), ext, false, ""))
 	}
 	return out
 }
@@ -278,18 +324,76 @@ func artifactLevel(v *Verification, a Artifact) (string, bool) {
 	return "", false
 }
 
-// resourceURI is the published file's URL, else the release's source
-// with the file's name.
-func resourceURI(v *Verification, url, name string) string {
-	if url != "" {
-		return url
+// resourceURI identifies the published file: its http(s) URL; for an npm
+// package the package's purl; for a file of a local directory (a file://
+// URL, or none) PublishedURL joined with its name, else a pkg:generic
+// purl: the file's name (its directory as the namespace), the tag as the
+// version, and the repository and commit as vcs_url.
+func resourceURI(v *Verification, opts AttestationOptions, fileURL, name string, digest map[string]string) string {
+	if strings.HasPrefix(v.Published.Source, "npm:") {
+		if p, ok := npmPurl(strings.TrimPrefix(v.Published.Source, "npm:")); ok {
+			return p
+		}
 	}
-	src := v.Published.Source
-	if src == "" {
-		return name
+	if u, err := url.Parse(fileURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+		return u.String()
 	}
-	if strings.HasSuffix(src, "/") {
-		return src + name
+	base := opts.PublishedURL
+	if base == "" && fileURL == "" {
+		if u, err := url.Parse(v.Published.Source); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+			base = v.Published.Source
+		}
 	}
-	return src + "/" + name
+	if base != "" {
+		if joined, err := url.JoinPath(base, strings.Split(name, "/")...); err == nil {
+			return joined
+		}
+	}
+	dir, file := path.Split(name)
+	q := packageurl.Qualifiers{}
+	if repo := vcsURL(v.Source.Repo, v.Source.Commit); repo != "" {
+		q = append(q, packageurl.Qualifier{Key: "vcs_url", Value: repo})
+	}
+	if d := digest["sha256"]; d != "" {
+		q = append(q, packageurl.Qualifier{Key: "checksum", Value: "sha256:" + d})
+	}
+	return packageurl.NewPackageURL("generic", strings.TrimSuffix(dir, "/"), file, v.Source.Tag, q, "").ToString()
+}
+
+// npmPurl is the purl of "[@SCOPE/]NAME@VERSION".
+func npmPurl(spec string) (string, bool) {
+	at := strings.LastIndex(spec, "@")
+	if at <= 0 {
+		return "", false
+	}
+	name, version := spec[:at], spec[at+1:]
+	ns := ""
+	if strings.HasPrefix(name, "@") {
+		var ok bool
+		if ns, name, ok = strings.Cut(name, "/"); !ok {
+			return "", false
+		}
+	}
+	return packageurl.NewPackageURL("npm", ns, name, version, nil, "").ToString(), true
+}
+
+// vcsURL is the repository at the commit in the SPDX form purl's vcs_url
+// takes (git+https://host/repo@COMMIT), for a remote https, http, ssh or
+// git URL; "" for a local path, whose name means nothing elsewhere.
+func vcsURL(repo, commit string) string {
+	u, err := url.Parse(repo)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	switch u.Scheme {
+	case "https", "http", "ssh", "git":
+	default:
+		return ""
+	}
+	u.User = nil
+	s := "git+" + u.String()
+	if commit != "" {
+		s += "@" + commit
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 // decodedStatement mirrors an in-toto Statement v1 with the SLSA VSA v1
 // predicate, as docs/report-json.md describes it.
 type decodedStatement struct {
+	raw     []byte
 	Type    string `json:"_type"`
 	Subject []struct {
 		Name   string            `json:"name"`
@@ -56,22 +58,39 @@ type decodedStatement struct {
 	} `json:"predicate"`
 }
 
+// decodeBundle reads a bundle of unsigned envelopes, one per line, and
+// decodes each statement.
 func decodeBundle(t *testing.T, raw []byte) []decodedStatement {
 	t.Helper()
 	if len(raw) > 0 && !bytes.HasSuffix(raw, []byte("\n")) {
 		t.Errorf("the bundle does not end with a newline")
 	}
 	var out []decodedStatement
-	for i, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
-		if line == "" {
+	for i, envLine := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		if envLine == "" {
 			continue
 		}
+		var env struct {
+			PayloadType string            `json:"payloadType"`
+			Payload     []byte            `json:"payload"`
+			Signatures  []json.RawMessage `json:"signatures"`
+		}
+		dec := json.NewDecoder(strings.NewReader(envLine))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&env); err != nil {
+			t.Fatalf("envelope %d: %v\n%s", i+1, err, envLine)
+		}
+		if env.PayloadType != "application/vnd.in-toto+json" || env.Signatures == nil || len(env.Signatures) != 0 {
+			t.Errorf("envelope %d: payloadType %q, signatures %v; want an unsigned in-toto envelope", i+1, env.PayloadType, env.Signatures)
+		}
+		line := string(env.Payload)
 		var st decodedStatement
-		dec := json.NewDecoder(strings.NewReader(line))
+		dec = json.NewDecoder(strings.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&st); err != nil {
 			t.Fatalf("line %d: %v\n%s", i+1, err, line)
 		}
+		st.raw = []byte(line)
 		out = append(out, st)
 	}
 	return out
@@ -160,7 +179,7 @@ func TestVerifyAttestation(t *testing.T) {
 				if p.Verifier.ID != VerifierID || p.Verifier.Version["reproof"] != v.Reproof {
 					t.Errorf("statement %d: verifier %+v", i, p.Verifier)
 				}
-				if p.TimeVerified != v.Timestamp || p.SLSAVersion != "1.0" || p.DependencyLevels == nil || len(p.DependencyLevels) != 0 {
+				if p.TimeVerified != v.Timestamp || p.SLSAVersion != "1.0" || p.DependencyLevels != nil {
 					t.Errorf("statement %d: timeVerified %q, slsaVersion %q, dependencyLevels %v", i, p.TimeVerified, p.SLSAVersion, p.DependencyLevels)
 				}
 				if !reflect.DeepEqual(p.Policy, opts.Policy) || !reflect.DeepEqual(p.InputAttestations, opts.InputAttestations) {
@@ -179,47 +198,106 @@ func TestVerifyAttestation(t *testing.T) {
 	}
 }
 
-// TestVerifyAttestationOptions: the default policy URI, the extension's key,
-// and input attestations without a digest refused.
+// TestVerifyAttestationOptions: no policy URI is made up, the extension's
+// key, the verifier id, and options refused.
 func TestVerifyAttestationOptions(t *testing.T) {
 	v := reproducibleVerification()
+	policy := ResourceDescriptor{Name: "policy.toml", Digest: map[string]string{"sha256": fixtureSHA256("policy")}}
 	var b bytes.Buffer
-	if err := VerifyAttestation(&b, v, AttestationOptions{}); err != nil {
+	if err := VerifyAttestation(&b, v, AttestationOptions{Policy: policy}); err != nil {
 		t.Fatal(err)
 	}
 	sts := decodeBundle(t, b.Bytes())
-	if got := sts[0].Predicate.Policy; got.URI != DefaultPolicyURI || got.Digest != nil {
-		t.Errorf("policy = %+v, want the default URI alone", got)
+	if got := sts[0].Predicate.Policy; !reflect.DeepEqual(got, policy) {
+		t.Errorf("policy = %+v, want %+v (no URI added)", got, policy)
 	}
 	if sts[0].Predicate.InputAttestations != nil {
 		t.Errorf("inputAttestations = %+v, want absent", sts[0].Predicate.InputAttestations)
 	}
-	if !strings.Contains(b.String(), `"`+VSAExtension+`":{`) {
+	if got := sts[0].Predicate.Verifier.ID; got != VerifierID {
+		t.Errorf("verifier.id = %q, want %q without a key or --verifier-id", got, VerifierID)
+	}
+	if !strings.Contains(string(sts[0].raw), `"`+VSAExtension+`":{`) {
 		t.Errorf("the extension is not keyed %q", VSAExtension)
 	}
+	if strings.Contains(string(sts[0].raw), "dependencyLevels") {
+		t.Errorf("dependencyLevels is present: it would claim the artifact has no dependencies")
+	}
 
-	err := VerifyAttestation(&b, v, AttestationOptions{InputAttestations: []ResourceDescriptor{{URI: "https://example.org/provenance.json"}}})
+	b.Reset()
+	if err := VerifyAttestation(&b, v, AttestationOptions{Policy: policy, VerifierID: "https://auditor.example.org/reproof"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeBundle(t, b.Bytes())[0].Predicate.Verifier.ID; got != "https://auditor.example.org/reproof" {
+		t.Errorf("verifier.id = %q, want the one given", got)
+	}
+
+	err := VerifyAttestation(&b, v, AttestationOptions{Policy: policy, InputAttestations: []ResourceDescriptor{{URI: "https://example.org/provenance.json"}}})
 	if err == nil || !strings.Contains(err.Error(), "no digest") {
 		t.Errorf("an input attestation without a digest: err = %v, want one saying so", err)
 	}
-	if err := VerifyAttestation(&b, nil, AttestationOptions{}); err == nil {
+	if err := VerifyAttestation(&b, v, AttestationOptions{}); err == nil || !strings.Contains(err.Error(), "policy") {
+		t.Errorf("no policy: err = %v, want one naming the policy", err)
+	}
+	if err := VerifyAttestation(&b, nil, AttestationOptions{Policy: policy}); err == nil {
 		t.Errorf("VerifyAttestation(nil) = nil, want an error")
 	}
 }
 
-// TestVerifyAttestationResourceURI: without a URL, the resource is the
-// file's name under the published source.
+// TestVerifyAttestationResourceURI: every resourceUri parses as a URI: an
+// http(s) URL as published, escaped when joined; a purl for npm packages
+// and for files of a local directory with no --published-url.
 func TestVerifyAttestationResourceURI(t *testing.T) {
-	v := reproducibleVerification()
-	for i := range v.Artifacts {
-		v.Artifacts[i].Published.URL = ""
+	policy := ResourceDescriptor{Digest: map[string]string{"sha256": fixtureSHA256("policy")}}
+	cases := []struct {
+		name string
+		edit func(v *Verification)
+		opts AttestationOptions
+		want string // of the second artifact, lix-2.91.1.tar.gz
+	}{
+		{"published URL", func(*Verification) {}, AttestationOptions{},
+			"https://releases.example.org/lix/lix-2.91.1/lix-2.91.1.tar.gz"},
+		{"no URL: joined with the source, escaped", func(v *Verification) {
+			v.Published.Source = "https://releases.example.org/lix/2.91 final/"
+			for i := range v.Artifacts {
+				v.Artifacts[i].Published.URL = ""
+			}
+		}, AttestationOptions{}, "https://releases.example.org/lix/2.91%20final/lix-2.91.1.tar.gz"},
+		{"directory, no --published-url: a purl", func(v *Verification) {
+			v.Published.Source = "/srv/release dir"
+			for i := range v.Artifacts {
+				v.Artifacts[i].Published.URL = "file:///srv/release%20dir/" + v.Artifacts[i].Published.Name
+			}
+		}, AttestationOptions{},
+			"pkg:generic/lix-2.91.1.tar.gz@2.91.1?checksum=sha256:" + reproducibleVerification().Artifacts[1].Published.SHA256 +
+				"&vcs_url=git%2Bhttps:%2F%2Fgit.example.org%2Flix-project%2Flix.git%40" + reproducibleVerification().Source.Commit},
+		{"directory with --published-url", func(v *Verification) {
+			v.Published.Source = "/srv/release"
+			for i := range v.Artifacts {
+				v.Artifacts[i].Published.URL = "file:///srv/release/" + v.Artifacts[i].Published.Name
+			}
+		}, AttestationOptions{PublishedURL: "https://example.org/dl/v 1/"}, "https://example.org/dl/v%201/lix-2.91.1.tar.gz"},
+		{"npm", func(v *Verification) {
+			v.Published.Source = "npm:@scope/pkg@1.2.3"
+		}, AttestationOptions{}, "pkg:npm/%40scope/pkg@1.2.3"},
 	}
-	var b bytes.Buffer
-	if err := VerifyAttestation(&b, v, AttestationOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	sts := decodeBundle(t, b.Bytes())
-	if got, want := sts[1].Predicate.ResourceURI, "https://releases.example.org/lix/lix-2.91.1/lix-2.91.1.tar.gz"; got != want {
-		t.Errorf("resourceUri = %q, want %q", got, want)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := reproducibleVerification()
+			c.edit(v)
+			c.opts.Policy = policy
+			var b bytes.Buffer
+			if err := VerifyAttestation(&b, v, c.opts); err != nil {
+				t.Fatal(err)
+			}
+			sts := decodeBundle(t, b.Bytes())
+			got := sts[1].Predicate.ResourceURI
+			if got != c.want {
+				t.Errorf("resourceUri = %q, want %q", got, c.want)
+			}
+			if u, err := url.Parse(got); err != nil || u.Scheme == "" {
+				t.Errorf("resourceUri %q does not parse as an absolute URI: %v", got, err)
+			}
+		})
 	}
 }

@@ -138,7 +138,7 @@ func TestVerifyWriteErrors(t *testing.T) {
 		"markdown":    VerifyMarkdown(failingWriter{}, v),
 		"html":        VerifyHTML(failingWriter{}, v),
 		"json":        VerifyJSON(failingWriter{}, v),
-		"attestation": VerifyAttestation(failingWriter{}, v, AttestationOptions{}),
+		"attestation": VerifyAttestation(failingWriter{}, v, AttestationOptions{Policy: ResourceDescriptor{URI: "https://example.org/policy"}}),
 	} {
 		if !errors.Is(err, errWrite) {
 			t.Errorf("%s to a failing writer = %v, want %v", name, err, errWrite)

@@ -114,6 +114,9 @@ type Result struct {
 	// nested inputs that could not be read: where the comparison stopped
 	// short. A non-empty list makes the status StatusIncomplete.
 	Incomplete []string
+	// Image is set when the inputs were container images (package
+	// image): what each reference resolved to, the verdict per platform.
+	Image *ImageSummary
 }
 
 // Status summarizes a Result the way the exit code does.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reproof/reproof/archive"
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/image"
 	"github.com/reproof/reproof/report"
 	"github.com/spf13/pflag"
 )
@@ -22,6 +23,7 @@ type diffConfig struct {
 	diffoscopeFile string
 	textFile       string
 	opts           compare.Options
+	image          image.Options
 }
 
 func diffUsage(w io.Writer, fs interface{ FlagUsages() string }) {
@@ -51,6 +53,19 @@ for 500 entries that differ only in mtime, and every content difference
 with its diff (text as a unified diff, binary as hexdump windows, ELF by
 section). The JSON report lists every difference.
 
+Container images are compared when both A and B are image references, as
+skopeo names them: docker://REGISTRY/REPO[:TAG][@sha256:…] (a registry,
+with the Docker config's credentials and credential helpers),
+oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:TAG] and
+docker-archive:FILE[:REF] (docker save). A tag is resolved and its digest
+shown; every blob is verified as it streams. Sections: the manifest and
+index, the config (config/created and history timestamps are mtime;
+env, entrypoint, cmd, user, workdir, labels, ports, volumes and history
+are content), each layer by position (layers/N; its files as
+layers/N!/PATH, where an owner is content: the runtime applies it), and
+the squashed filesystem (squashed!/PATH) when the layer counts differ or
+--squashed always. Identical manifest digests are identical images.
+
 Flags:
 `)
 	fmt.Fprint(w, fs.FlagUsages())
@@ -78,6 +93,9 @@ func runDiff(ctx context.Context, args []string, std streams) error {
 	fs.IntVar(&cfg.opts.ContextLines, "context", 3, "lines of context in text diffs")
 	fs.IntVar(&cfg.opts.MaxDiffLines, "max-diff-lines", 400, "lines shown of one content diff")
 	fs.StringVar(&cfg.opts.TempDir, "tmpdir", "", "directory for extracted contents (default $TMPDIR)")
+	fs.StringVar(&cfg.image.Platform, "platform", "", "images: the platform of an index to compare, os/arch[/variant] (default linux/amd64)")
+	fs.BoolVar(&cfg.image.AllPlatforms, "all-platforms", false, "images: compare every platform of the indexes")
+	fs.StringVar(&cfg.image.Squashed, "squashed", "auto", "images: compare the squashed filesystems: auto (when the layer counts differ), always, never")
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { diffUsage(w, fs) }); done || err != nil {
 		return err
 	}
@@ -96,8 +114,21 @@ func runDiff(ctx context.Context, args []string, std streams) error {
 		return usageErr(err.Error())
 	}
 	a, b := fs.Arg(0), fs.Arg(1)
+	if image.IsReference(a) != image.IsReference(b) {
+		return usageErr(fmt.Sprintf("%q and %q: compare an image with an image, or files and directories with each other", a, b))
+	}
+	if cfg.image.AllPlatforms && cfg.image.Platform != "" {
+		return usageErr("--platform and --all-platforms: give one of them")
+	}
 	sweepAtStart(ctx, std, cfg.opts.TempDir)
-	res, err := compare.Compare(ctx, a, b, cfg.opts)
+	var res *compare.Result
+	if image.IsReference(a) {
+		cfg.image.Compare = cfg.opts
+		cfg.image.Registry.Getenv = std.getenv
+		res, err = diffImages(ctx, a, b, cfg.image)
+	} else {
+		res, err = compare.Compare(ctx, a, b, cfg.opts)
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return err
@@ -177,4 +208,19 @@ func addCapFlags(fs *pflag.FlagSet, o *compare.Options) {
 	fs.IntVar(&o.MaxPaxBytes, "max-pax", archive.DefaultMaxPaxBytes, "stop at entries with more than `N` bytes of pax records")
 	fs.Int64Var(&o.MaxMetadata, "max-metadata", archive.DefaultMaxMetadata, "stop at archives with more than `N` bytes of names and pax records")
 	fs.Int64Var(&o.MaxWindow, "max-window", archive.DefaultMaxWindow, "stop at xz dictionaries or zstd windows larger than `N` bytes")
+}
+
+// diffImages opens two image references and compares them.
+func diffImages(ctx context.Context, a, b string, opts image.Options) (*compare.Result, error) {
+	sa, err := image.Open(ctx, a, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer sa.Close()
+	sb, err := image.Open(ctx, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer sb.Close()
+	return image.Compare(ctx, sa, sb, opts)
 }

@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"report":              {"archive", "compare", "internal/..."},
 	"release":             {"internal/..."},
 	"rebuild":             {"archive", "internal/..."},
+	"image":               {"archive", "compare", "rebuild", "internal/..."},
 	"spec":                {"archive", "internal/..."},
 	"verify":              {"archive", "compare", "report", "release", "rebuild", "spec", "internal/..."},
 	"cmd/reproof":         {"*"},

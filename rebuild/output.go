@@ -2,20 +2,26 @@ package rebuild
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/reproof/reproof/attest"
 )
 
 // Files written beside the artifacts in the output directory.
 const (
 	ProvenanceFile = "provenance.intoto.json"
-	LogFile        = "build.log"
-	SHA256File     = "SHA256SUMS"
-	SHA512File     = "SHA512SUMS"
+	// ProvenanceEnvelopeFile is the provenance signed (Options.Signer): a
+	// bundle of one DSSE envelope, the same Statement as ProvenanceFile.
+	ProvenanceEnvelopeFile = "provenance.intoto.jsonl"
+	LogFile                = "build.log"
+	SHA256File             = "SHA256SUMS"
+	SHA512File             = "SHA512SUMS"
 )
 
 // writeOutput fills a temporary directory beside out and renames it into
@@ -43,7 +49,7 @@ func writeOutput(res *Result, opts Options, srcDir, out string, log []byte) (err
 		return err
 	}
 	for _, a := range arts {
-		if a.Name == ProvenanceFile || a.Name == LogFile || a.Name == SHA256File || a.Name == SHA512File {
+		if a.Name == ProvenanceFile || a.Name == ProvenanceEnvelopeFile || a.Name == LogFile || a.Name == SHA256File || a.Name == SHA512File {
 			return fmt.Errorf("artifact %s: its name collides with a file reproof writes in the output directory", a.Path)
 		}
 	}
@@ -63,12 +69,20 @@ func writeOutput(res *Result, opts Options, srcDir, out string, log []byte) (err
 	prov = append(prov, '\n')
 	provSum := sha256.Sum256(prov)
 	res.ProvenanceSHA256 = hex.EncodeToString(provSum[:])
-	for name, data := range map[string][]byte{
+	files := map[string][]byte{
 		SHA256File:     s256.Bytes(),
 		SHA512File:     s512.Bytes(),
 		LogFile:        log,
 		ProvenanceFile: prov,
-	} {
+	}
+	if opts.Signer != nil {
+		var env bytes.Buffer
+		if err := attest.WriteBundle(context.Background(), &env, [][]byte{prov}, opts.Signer); err != nil {
+			return fmt.Errorf("signing the provenance: %w", err)
+		}
+		files[ProvenanceEnvelopeFile] = env.Bytes()
+	}
+	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
 			return err
 		}

@@ -317,7 +317,7 @@ func TestProvenanceShape(t *testing.T) {
 		`"subject":[{"name":"app","digest":{"sha256":"d1","sha512":"d2"}}]`,
 		`"predicateType":"https://slsa.dev/provenance/v1"`,
 		`"digest":{"gitCommit":"` + strings.Repeat("a", 40) + `"}`,
-		`"uri":"oci://127.0.0.1:5000/img@sha256:`,
+		`"uri":"pkg:oci/img@sha256:`,
 		`"startedOn":"1970-01-01T00:00:10Z"`,
 		`"builder":{"id":"https://github.com/reproof/reproof","version":{"reproof":"v0.1.0"}}`,
 		`"byproducts":[{"name":"build.log","digest":{"sha256":"e1"}}]`,

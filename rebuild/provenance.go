@@ -1,8 +1,16 @@
 package rebuild
 
 import (
+	"fmt"
+	"net/url"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/package-url/packageurl-go"
 )
 
 // In-toto and SLSA identifiers.
@@ -52,9 +60,12 @@ type ExternalParameters struct {
 	Command         []string `json:"command"`
 	Shell           bool     `json:"shell,omitempty"`
 	Env             []string `json:"env"`
-	User            string   `json:"user"`
-	Network         bool     `json:"network"`
-	Artifacts       []string `json:"artifacts"`
+	// EnvSecrets names the variables passed to the build from reproof's
+	// environment (--env-secret) whose values are not recorded.
+	EnvSecrets []string `json:"env_secrets,omitempty"`
+	User       string   `json:"user"`
+	Network    bool     `json:"network"`
+	Artifacts  []string `json:"artifacts"`
 	// Limits are the build's limits, defaults resolved; absent from a
 	// record made before reproof had them.
 	Limits *LimitsRecord `json:"limits,omitempty"`
@@ -103,7 +114,12 @@ type BuildMetadata struct {
 
 // Provenance is the in-toto Statement with the SLSA provenance v1 predicate
 // for a finished rebuild: each artifact's sha256 and sha512 as subjects,
-// the source and image as resolved dependencies.
+// the source, its tree, the image (and its index) and the submodules as
+// resolved dependencies, each URI one that parses (docs/provenance.md):
+// git+URL@refs/tags/TAG (and git+URL@COMMIT for submodules) in SPDX's
+// VCS form, the image
+// as a pkg:oci purl whose version is the digest the entry carries.
+// Values of the variables named in res.SecretEnv are not in it.
 func Provenance(res *Result, version string) *Statement {
 	subjects := make([]Subject, 0, len(res.Artifacts))
 	for _, a := range res.Artifacts {
@@ -114,13 +130,23 @@ func Provenance(res *Result, version string) *Statement {
 	if src.TagObject != "" {
 		gitDigest["gitTag"] = src.TagObject
 	}
+	repo := GitURI(src.Repo)
 	deps := []ResourceDescriptor{
-		{Name: "source", URI: "git+" + src.Repo + "@refs/tags/" + src.Tag, Digest: gitDigest},
-		{Name: "source-tree", URI: "git+" + src.Repo + "@" + src.Commit + "^{tree}", Digest: map[string]string{"gitTree": src.Tree}},
-		{Name: "image", URI: "oci://" + img.Ref, Digest: digestMap(img.Digest)},
+		{Name: "source", URI: repo + "@" + escapePath("refs/tags/"+src.Tag), Digest: gitDigest},
+		// The tree has no URI of its own a consumer could parse (git's
+		// COMMIT^{tree} is revision syntax, not a URI): its digest is it.
+		{Name: "source-tree", Digest: map[string]string{"gitTree": src.Tree}},
+		{Name: "image", URI: ImagePurl(img.Ref, img.Digest, img.Platform), Digest: digestMap(img.Digest)},
 	}
 	if img.IndexDigest != "" {
-		deps = append(deps, ResourceDescriptor{Name: "image-index", URI: "oci://" + img.Ref, Digest: digestMap(img.IndexDigest)})
+		deps = append(deps, ResourceDescriptor{Name: "image-index", URI: ImagePurl(img.Ref, img.IndexDigest, ""), Digest: digestMap(img.IndexDigest)})
+	}
+	for _, sub := range src.Submodules {
+		d := ResourceDescriptor{Name: "submodule:" + sub.Path, Digest: map[string]string{"gitCommit": sub.Commit}}
+		if sub.URL != "" {
+			d.URI = GitURI(sub.URL) + "@" + sub.Commit
+		}
+		deps = append(deps, d)
 	}
 	if version == "" {
 		version = "(devel)"
@@ -137,9 +163,9 @@ func Provenance(res *Result, version string) *Statement {
 			BuildDefinition: BuildDefinition{
 				BuildType: RebuildBuildType,
 				ExternalParameters: ExternalParameters{
-					Repo: src.Repo, Tag: src.Tag, SourceDateEpoch: src.SourceDateEpoch,
+					Repo: RedactRepo(src.Repo), Tag: src.Tag, SourceDateEpoch: src.SourceDateEpoch,
 					Image: img.Ref, Platform: img.Platform,
-					Command: cmd, Shell: res.Shell, Env: res.Env,
+					Command: cmd, Shell: res.Shell, Env: res.Env, EnvSecrets: res.SecretEnv,
 					User: res.User.String(), Network: res.Network, Artifacts: res.Patterns,
 					Limits: limitsRecord(res.Limits),
 				},
@@ -154,6 +180,138 @@ func Provenance(res *Result, version string) *Statement {
 			},
 		},
 	}
+}
+
+// GitURI is a repository as SPDX and SLSA name one, without a revision:
+// git+ and a URL. An https, http, ssh, git or file URL keeps its form (its
+// user info dropped: it may hold a token); an scp-like host:path becomes
+// git+ssh://host/path (user kept: "git@" is part of the address); a local
+// path git+file:// and the absolute path, escaped.
+func GitURI(repo string) string {
+	if strings.Contains(repo, "://") {
+		if r := RedactRepo(repo); r != "" {
+			if _, err := url.Parse(r); err == nil {
+				return "git+" + r
+			}
+		}
+	}
+	if colon := strings.IndexByte(repo, ':'); colon > 0 && !filepath.IsAbs(repo) {
+		if slash := strings.IndexByte(repo, '/'); slash < 0 || colon < slash {
+			userHost, p := repo[:colon], repo[colon+1:]
+			u := &url.URL{Scheme: "ssh", Host: userHost, Path: "/" + strings.TrimPrefix(p, "/")}
+			if user, host, ok := strings.Cut(userHost, "@"); ok {
+				u.User, u.Host = url.User(user), host
+			}
+			return "git+" + u.String()
+		}
+	}
+	abs, err := filepath.Abs(repo)
+	if err != nil {
+		abs = repo
+	}
+	return "git+" + (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+}
+
+// RedactRepo is a repository URL without what may be a credential: the
+// user info of an http(s) URL (a token), the password of any other. A
+// repository that is not a URL is returned as is.
+func RedactRepo(repo string) string {
+	if !strings.Contains(repo, "://") {
+		return repo
+	}
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil {
+		return repo
+	}
+	if u.Scheme == "https" || u.Scheme == "http" {
+		u.User = nil
+	} else {
+		u.User = url.User(u.User.Username())
+	}
+	return u.String()
+}
+
+// escapePath escapes a slash-separated path for a URI: each segment
+// percent-encoded where it must be, the slashes kept.
+func escapePath(p string) string {
+	return (&url.URL{Path: p}).EscapedPath()
+}
+
+// ImagePurl is an image as a pkg:oci purl: the repository's last element
+// as the name, digest as the version, repository_url the registry and
+// repository (docker.io for Docker Hub), the tag and, when platform is
+// given, arch (and os) as qualifiers. A reference that does not parse is
+// kept as a repository_url qualifier as given.
+func ImagePurl(ref, digest, platform string) string {
+	var q packageurl.Qualifiers
+	repoURL, pkgName, tag := ref, ref, ""
+	if r, err := name.ParseReference(ref); err == nil {
+		repo := r.Context()
+		registry := repo.RegistryStr()
+		if registry == name.DefaultRegistry {
+			registry = "docker.io"
+		}
+		repoURL = registry + "/" + repo.RepositoryStr()
+		pkgName = path.Base(repo.RepositoryStr())
+		if t, ok := r.(name.Tag); ok {
+			tag = t.TagStr()
+		} else if at := strings.LastIndex(ref, "@"); at > 0 {
+			if t, err := name.NewTag(ref[:at]); err == nil && strings.Contains(ref[:at], ":"+t.TagStr()) {
+				tag = t.TagStr()
+			}
+		}
+	}
+	if platform != "" {
+		parts := strings.Split(platform, "/")
+		if len(parts) >= 2 {
+			arch := parts[1]
+			if len(parts) == 3 {
+				arch += "/" + parts[2]
+			}
+			q = append(q, packageurl.Qualifier{Key: "arch", Value: arch}, packageurl.Qualifier{Key: "os", Value: parts[0]})
+		}
+	}
+	q = append(q, packageurl.Qualifier{Key: "repository_url", Value: repoURL})
+	if tag != "" {
+		q = append(q, packageurl.Qualifier{Key: "tag", Value: tag})
+	}
+	slices.SortFunc(q, func(a, b packageurl.Qualifier) int { return strings.Compare(a.Key, b.Key) })
+	return packageurl.NewPackageURL("oci", "", strings.ToLower(pkgName), digest, q, "").ToString()
+}
+
+// SecretEnv resolves the variables named by names from getenv for the
+// build's environment, and checks each name. A name that is unset (or
+// empty) in reproof's environment, not a valid key, reserved, or also set
+// by env is an error.
+func SecretEnv(names, env []string, getenv func(string) string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		if err := CheckEnv(n + "=x"); err != nil {
+			return nil, fmt.Errorf("--env-secret %q: not a variable name reproof may set", n)
+		}
+		for _, e := range env {
+			if k, _, _ := strings.Cut(e, "="); k == n {
+				return nil, fmt.Errorf("--env-secret %s: the build environment also sets it to a recorded value", n)
+			}
+		}
+		v := getenv(n)
+		if v == "" {
+			return nil, fmt.Errorf("--env-secret %s: %s is not set in reproof's environment", n, n)
+		}
+		out = append(out, n+"="+v)
+	}
+	return out, nil
+}
+
+// withoutKeys is env less the entries whose keys are in keys.
+func withoutKeys(env, keys []string) []string {
+	if len(keys) == 0 {
+		return env
+	}
+	return slices.DeleteFunc(slices.Clone(env), func(e string) bool {
+		k, _, _ := strings.Cut(e, "=")
+		return slices.Contains(keys, k)
+	})
 }
 
 // limitsRecord is l for the provenance, nil for no limits at all.

@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/reproof/reproof/attest"
 	"github.com/reproof/reproof/internal/owner"
 )
 
@@ -83,6 +85,14 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock for the provenance's start and finish times.
 	Now func() time.Time
+
+	// SecretEnv names variables of reproof's environment (Getenv) passed
+	// to the build whose values the provenance does not record (it lists
+	// their names).
+	SecretEnv []string
+	// Signer, if set, signs the provenance: ProvenanceEnvelopeFile beside
+	// ProvenanceFile holds it in a DSSE envelope.
+	Signer *attest.Signer
 }
 
 // DefaultTimeout bounds a build when Options.Timeout is zero.
@@ -117,6 +127,9 @@ type Result struct {
 	// "watched (WHY)").
 	Limits      Limits
 	OutputLimit string
+	// SecretEnv names the variables given to the build whose values are
+	// not in Env.
+	SecretEnv []string
 }
 
 // ErrTimeout: the build did not finish within Options.Timeout.
@@ -144,6 +157,10 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
+	}
+	secrets, err := SecretEnv(opts.SecretEnv, opts.Env, getenv)
+	if err != nil {
+		return nil, err
 	}
 	progress := opts.Progress
 	if progress == nil {
@@ -242,11 +259,13 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	fmt.Fprintf(progress, "runtime: %s %s\n", rt.Name(), version)
 	sweepRuntime(ctx, rt, progress)
 
-	spec, err := prepareRun(ctx, opts, src, img, user, work)
+	runOpts := opts
+	runOpts.Env = append(slices.Clip(opts.Env), secrets...)
+	spec, err := prepareRun(ctx, runOpts, src, img, user, work)
 	if err != nil {
 		return nil, err
 	}
-	res.Env = spec.Env
+	res.Env, res.SecretEnv = withoutKeys(spec.Env, opts.SecretEnv), opts.SecretEnv
 	spec.Limits, spec.EngineTimeout = limits, engineTimeout
 
 	blog := newBuildLog(opts.LogLimit)

@@ -83,6 +83,7 @@ type Source struct {
 type Submodule struct {
 	Path   string // relative to Source.Dir, slash-separated
 	Commit string // full hex
+	URL    string // where it was fetched from (its origin)
 }
 
 // gitWaitDelay bounds how long a killed git's output pipes are waited for.
@@ -274,6 +275,15 @@ func CheckoutSource(ctx context.Context, opts SourceOptions) (src *Source, err e
 	}
 	if src.Submodules, err = parseSubmoduleStatus(status, dir); err != nil {
 		return nil, fail("%s", oneLine(err))
+	}
+	// Where each submodule was fetched from, for the provenance: its
+	// origin as git resolved it (a relative URL joined to the parent's).
+	for i, sub := range src.Submodules {
+		u, err := g.run(ctx, filepath.Join(dir, filepath.FromSlash(sub.Path)), "config", "--get", "remote.origin.url")
+		if err != nil {
+			return nil, gitFail("reading the URL of submodule "+sub.Path, err)
+		}
+		src.Submodules[i].URL = strings.TrimSpace(u)
 	}
 	return src, nil
 }

@@ -259,8 +259,8 @@ func TestCheckoutSourceSubmodules(t *testing.T) {
 		t.Fatalf("CheckoutSource = %v", err)
 	}
 	want := []Submodule{
-		{Path: "third party/lib", Commit: libCommit},
-		{Path: "third party/lib/deps/nested", Commit: nestedCommit},
+		{Path: "third party/lib", Commit: libCommit, URL: lib.dir},
+		{Path: "third party/lib/deps/nested", Commit: nestedCommit, URL: nested.dir},
 	}
 	if fmt.Sprint(src.Submodules) != fmt.Sprint(want) {
 		t.Errorf("Submodules = %v, want %v", src.Submodules, want)

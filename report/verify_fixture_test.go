@@ -369,6 +369,7 @@ func fixtureAttestationOptions(v *Verification) AttestationOptions {
 			URI:    strings.TrimSuffix(v.Source.Repo, ".git") + "/blob/" + v.Source.Tag + "/reproof.toml",
 			Digest: map[string]string{"sha256": fixtureSHA256("spec:" + v.Source.Repo)}},
 		InputAttestations: []ResourceDescriptor{{Name: "provenance.intoto.json",
+			URI:    "file:///var/lib/reproof/rebuilt/provenance.intoto.json",
 			Digest: map[string]string{"sha256": fixtureSHA256("provenance:" + v.Source.Repo)}}},
 	}
 }

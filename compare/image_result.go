@@ -9,7 +9,8 @@ package compare
 // "squashed!/usr/bin/app"), after "OS/ARCH[/VARIANT]/" when several
 // platforms were compared.
 type ImageSummary struct {
-	A, B ImageSource
+	A ImageSource `json:"a"`
+	B ImageSource `json:"b"`
 	// Platforms lists the platforms compared, in the order of the
 	// reference's index (A's, then those only B has).
 	Platforms []ImagePlatform `json:"platforms"`

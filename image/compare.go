@@ -462,12 +462,17 @@ func (c *comparer) addNested(res *compare.Result, base string, squashed bool) in
 		if squashed && (d.Kind == compare.KindOrder || d.Path == "" && (d.Kind == compare.KindPax || d.Kind == compare.KindCompression)) {
 			continue // the squashed tars are written here: their order and encoding are ours
 		}
+		if squashed && d.Kind == compare.KindOwner && numericOwner(d.Old) == numericOwner(d.New) {
+			continue // user and group names: no runtime applies them
+		}
 		if d.Path == "" {
 			d.Path = base
 		} else {
 			d.Path = base + "!/" + d.Path
 		}
-		if d.Kind == compare.KindOwner && !d.Privileged {
+		if d.Kind == compare.KindOwner && !d.Privileged && numericOwner(d.Old) != numericOwner(d.New) {
+			// Runtimes apply the numeric uid and gid (never the names):
+			// they decide what the image's USER may change.
 			d.Privileged = true
 			d.Detail += " (owners apply in a container)"
 		}
@@ -577,4 +582,10 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// numericOwner is the "uid/gid" of an owner value "uid/gid uname/gname".
+func numericOwner(s string) string {
+	f, _, _ := strings.Cut(s, " ")
+	return f
 }

@@ -46,6 +46,8 @@ func (c *comparer) squashed(a, b *Image, prefix string) (*compare.SquashedView, 
 		return nil, fmt.Errorf("comparing the squashed filesystems: %w", err)
 	}
 	n := c.addNested(res, prefix+"squashed", true)
+	c.entriesA += res.EntriesA
+	c.entriesB += res.EntriesB
 	sv := &compare.SquashedView{EntriesA: res.EntriesA, EntriesB: res.EntriesB, Equal: n == 0 && len(res.Incomplete) == 0, Differences: n}
 	sv.Notes = append(ra.notes, rb.notes...)
 	return sv, nil
@@ -141,8 +143,8 @@ func (c *comparer) squash(img *Image, side string) (string, []string, error) {
 	for i := range files {
 		err := c.eachEntry(files[i], func(j int, e *archive.Entry, content io.Reader) error {
 			key := entryKey(e.Name)
-			if k, ok := final[key]; !ok || k.gone || k.layer != i || k.index != j {
-				return nil
+			if k, ok := final[key]; !ok || k.gone || k.layer != i || k.index != j || key == "." {
+				return nil // the root is the container's own, whatever a layer says of it
 			}
 			if e.Type == archive.TypeHardlink {
 				t, ok := final[entryKey(e.Linkname)]

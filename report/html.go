@@ -48,6 +48,7 @@ type htmlPage struct {
 	ExitCode           int
 	Inputs             []htmlInput
 	EntriesA, EntriesB string
+	Image              []string // imageLines, for images
 	Incomplete         []string
 	Counts             []htmlCount
 	Groups             []htmlGroup
@@ -103,6 +104,7 @@ func htmlPageOf(r *compare.Result) htmlPage {
 			Size: plural64(in.Size, "byte", "bytes"), SHA256: text(in.SHA256),
 		})
 	}
+	page.Image = imageLines(r.Image)
 	for _, note := range r.Incomplete {
 		page.Incomplete = append(page.Incomplete, text(note))
 	}

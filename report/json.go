@@ -28,6 +28,8 @@ type jsonReport struct {
 	Summary     map[string]int   `json:"summary"`
 	Incomplete  []string         `json:"incomplete"`
 	Differences []jsonDifference `json:"differences"`
+	// Image is set for a comparison of container images.
+	Image *compare.ImageSummary `json:"image,omitempty"`
 }
 
 type jsonInput struct {
@@ -85,6 +87,7 @@ func JSON(w io.Writer, r *compare.Result) error {
 		Summary:     make(map[string]int),
 		Incomplete:  append([]string{}, r.Incomplete...),
 		Differences: []jsonDifference{},
+		Image:       r.Image,
 	}
 	for _, k := range compare.Kinds {
 		doc.Summary[string(k)] = 0

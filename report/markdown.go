@@ -29,6 +29,9 @@ func Markdown(w io.Writer, r *compare.Result) error {
 	p("- **A**: %s\n", mdInput(r.A))
 	p("- **B**: %s\n", mdInput(r.B))
 	p("- **Entries**: %s in A, %s in B\n", formatInt(r.EntriesA), formatInt(r.EntriesB))
+	if lines := imageLines(r.Image); len(lines) > 0 {
+		p("\n## Images\n\n```\n%s\n```\n", strings.ReplaceAll(strings.Join(lines, "\n"), "```", "` ` `"))
+	}
 	if len(r.Incomplete) > 0 {
 		p("\n")
 		for _, note := range r.Incomplete {

@@ -105,6 +105,9 @@ func (t *textWriter) header(r *compare.Result) {
 	t.line("  A: " + inputLine(r.A))
 	t.line("  B: " + inputLine(r.B))
 	t.line(fmt.Sprintf("  entries: %s in A, %s in B", formatInt(r.EntriesA), formatInt(r.EntriesB)))
+	for _, l := range imageLines(r.Image) {
+		t.line("  " + l)
+	}
 	if counts := kindCounts(r.Differences); len(counts) > 0 {
 		parts := make([]string, len(counts))
 		for i, c := range counts {

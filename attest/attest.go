@@ -41,8 +41,13 @@ import (
 // PayloadType is the DSSE payload type of an in-toto Statement.
 const PayloadType = "application/vnd.in-toto+json"
 
-// StatementType is the _type of an in-toto Statement v1.
-const StatementType = "https://in-toto.io/Statement/v1"
+// StatementType is the _type of an in-toto Statement v1, what reproof
+// writes. StatementTypeV01 is the earlier one cosign attest-blob still
+// writes: read, never written.
+const (
+	StatementType    = "https://in-toto.io/Statement/v1"
+	StatementTypeV01 = "https://in-toto.io/Statement/v0.1"
+)
 
 // Limits on what Read accepts: a bundle is hostile input.
 const (
@@ -278,7 +283,8 @@ type Subject struct {
 	Digest map[string]string `json:"digest"`
 }
 
-// parseStatement checks that data is an in-toto Statement v1: the _type,
+// parseStatement checks that data is an in-toto Statement (v1, or v0.1
+// whose fields are the same): the _type,
 // at least one subject each with a digest, a predicate type.
 func parseStatement(data []byte) (*Statement, error) {
 	var st Statement
@@ -286,7 +292,7 @@ func parseStatement(data []byte) (*Statement, error) {
 		return nil, fmt.Errorf("%w: the payload is not a JSON in-toto Statement: %v", ErrMalformed, err)
 	}
 	switch {
-	case st.Type != StatementType:
+	case st.Type != StatementType && st.Type != StatementTypeV01:
 		return nil, fmt.Errorf("%w: _type %q, want %q", ErrMalformed, st.Type, StatementType)
 	case len(st.Subject) == 0:
 		return nil, fmt.Errorf("%w: the statement has no subject", ErrMalformed)

@@ -47,6 +47,7 @@ var commands = []command{
 	{"sums", "write checksum manifests; --check MANIFEST verifies one", runSums},
 	{"init", "write a commented spec template", runInit},
 	{"gc", "remove what dead runs left behind: containers, runc states, work dirs", runGC},
+	{"attest", "check the signatures of attestation bundles: attest verify --key PUB FILE", runAttest},
 }
 
 const exitStatusHelp = exitcode.Help

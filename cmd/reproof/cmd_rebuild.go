@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,7 +134,9 @@ Flags:
 	fmt.Fprint(w, `
 Output directory (created complete, or not at all; it must not exist or be
 empty): the artifacts, SHA256SUMS, SHA512SUMS, build.log,
-provenance.intoto.json.
+provenance.intoto.json (the in-toto Statement), and with --signing-key
+provenance.intoto.jsonl (the same Statement in a signed DSSE envelope;
+docs/attestations.md).
 
 EXIT STATUS
   0  rebuilt
@@ -147,6 +150,8 @@ EXIT STATUS
 func runRebuild(ctx context.Context, args []string, std streams) error {
 	fs := newFlagSet("rebuild")
 	addSpecFlags(fs, false)
+	var signing signingFlags
+	addSigningFlags(fs, &signing)
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { rebuildUsage(w, fs) }); done || err != nil {
 		return err
 	}
@@ -154,8 +159,14 @@ func runRebuild(ctx context.Context, args []string, std streams) error {
 	if err != nil {
 		return err
 	}
+	signer, err := signing.signer(std, "rebuild")
+	if err != nil {
+		return err
+	}
 	sweepAtStart(ctx, std, "")
-	res, err := rebuild.Rebuild(ctx, rebuildOptions(s, std))
+	ro := rebuildOptions(s, std)
+	ro.SecretEnv, ro.Signer = signing.envSecrets, signer
+	res, err := rebuild.Rebuild(ctx, ro)
 	if err != nil {
 		return rebuildError(err)
 	}
@@ -204,7 +215,11 @@ func printRebuilt(w io.Writer, res *rebuild.Result) {
 	for _, a := range res.Artifacts {
 		fmt.Fprintf(w, "  %s  %s  (%d bytes)\n", a.SHA256, a.Name, a.Size)
 	}
-	fmt.Fprintf(w, "output: %s (provenance: %s)\n", res.OutDir, rebuild.ProvenanceFile)
+	if signed, err := os.Stat(filepath.Join(res.OutDir, rebuild.ProvenanceEnvelopeFile)); err == nil && signed.Mode().IsRegular() {
+		fmt.Fprintf(w, "output: %s (provenance: %s, signed: %s)\n", res.OutDir, rebuild.ProvenanceFile, rebuild.ProvenanceEnvelopeFile)
+	} else {
+		fmt.Fprintf(w, "output: %s (provenance: %s, unsigned)\n", res.OutDir, rebuild.ProvenanceFile)
+	}
 	if res.Image.Unpinned {
 		fmt.Fprintf(w, "warning: the image was not pinned; it resolved to %s\n", res.Image.Digest)
 	}

@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/reproof/reproof/compare"
-	"github.com/reproof/reproof/rebuild"
 	"github.com/reproof/reproof/release"
 	"github.com/reproof/reproof/report"
 	"github.com/reproof/reproof/spec"
@@ -35,6 +31,8 @@ type verifyConfig struct {
 	tmpdir      string
 	caps        compare.Options
 	maxDownload int64
+	signing     signingFlags
+	attest      attestFlags
 }
 
 func verifyUsage(w io.Writer, fs *pflag.FlagSet) {
@@ -98,11 +96,13 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	fs.StringVar(&cfg.markdown, "markdown", "", "also write a Markdown report to `FILE` (a job summary, a PR comment)")
 	fs.StringVar(&cfg.html, "html", "", "also write a self-contained HTML report to `FILE`")
 	fs.StringVar(&cfg.text, "text", "", "also write the text report to `FILE`")
-	fs.StringVar(&cfg.attestation, "attestation", "", "write in-toto SLSA verification summaries to `FILE`")
+	fs.StringVar(&cfg.attestation, "attestation", "", "write in-toto SLSA verification summaries (DSSE envelopes, JSON Lines; signed with --signing-key) to `FILE`")
 	fs.StringVar(&cfg.githubAPI, "github-api", release.DefaultGitHubAPI, "GitHub API base `URL` for github: sources")
 	fs.StringVar(&cfg.gitlabAPI, "gitlab-api", release.DefaultGitLabAPI, "GitLab API base `URL` for gitlab: sources")
 	fs.StringVar(&cfg.npmRegistry, "npm-registry", "", "npm registry `URL` for npm: sources (default $npm_config_registry, else "+release.DefaultNPMRegistry+")")
 	fs.StringVar(&cfg.tmpdir, "tmpdir", "", "directory for work files (default $TMPDIR)")
+	addSigningFlags(fs, &cfg.signing)
+	addAttestFlags(fs, &cfg.attest)
 	addCapFlags(fs, &cfg.caps)
 	fs.Int64Var(&cfg.maxDownload, "max-download", release.DefaultMaxSize, "refuse published files larger than `N` bytes")
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { verifyUsage(w, fs) }); done || err != nil {
@@ -114,6 +114,13 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	render, ok := verifyRenderers[cfg.format]
 	if !ok && cfg.format != "none" {
 		return usageErr(fmt.Sprintf("--format: %q is not one of text, markdown, html, json, none", cfg.format))
+	}
+	if err := cfg.attest.check(); err != nil {
+		return usageErr(err.Error())
+	}
+	signer, err := cfg.signing.signer(std, "verify")
+	if err != nil {
+		return err
 	}
 	color, err := colorWanted(cfg.color, std)
 	if err != nil {
@@ -154,6 +161,7 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 	}
 	sweepAtStart(ctx, std, cfg.tmpdir)
 	ro := rebuildOptions(s, std)
+	ro.SecretEnv, ro.Signer = cfg.signing.envSecrets, signer
 	v, err := verify.Verify(ctx, verify.Options{
 		Spec:       s,
 		Rebuild:    ro,
@@ -176,14 +184,16 @@ func runVerify(ctx context.Context, args []string, std streams) error {
 		{cfg.markdown, verifyRenderers["markdown"]},
 		{cfg.html, verifyRenderers["html"]},
 		{cfg.text, verifyRenderers["text"]},
-		{cfg.attestation, func(w io.Writer, v *report.Verification, _ bool) error {
-			return report.VerifyAttestation(w, v, attestationOptions(s, v))
-		}},
 	}
 	var set []output
 	for _, f := range files {
 		set = append(set, output{f.path, func(w io.Writer) error { return f.render(w, v, false) }})
 	}
+	attestation, err := verifyAttestationOutputs(std, cfg.attestation, &cfg.attest, s, v, signer)
+	if err != nil {
+		return err
+	}
+	set = append(set, attestation...)
 	if err := writeSet(set); err != nil {
 		return fmt.Errorf("verify: writing reports: %w", err)
 	}
@@ -208,32 +218,6 @@ func isSourceArg(arg string) bool {
 		}
 	}
 	return false
-}
-
-// attestationOptions names the policy the verification applied (the spec
-// file, by name and digest, when there is one) and the provenance this
-// run's rebuild wrote, by the digest it had when written: the file itself
-// may since have been replaced by another run in the same directory.
-func attestationOptions(s *spec.Spec, v *report.Verification) report.AttestationOptions {
-	var opts report.AttestationOptions
-	if s.Path != "" {
-		if d, ok := fileDigest(s.Path); ok {
-			opts.Policy = report.ResourceDescriptor{Name: filepath.Base(s.Path), Digest: d}
-		}
-	}
-	if v.ProvenanceSHA256 != "" {
-		opts.InputAttestations = []report.ResourceDescriptor{{Name: rebuild.ProvenanceFile, Digest: map[string]string{"sha256": v.ProvenanceSHA256}}}
-	}
-	return opts
-}
-
-func fileDigest(path string) (map[string]string, bool) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, false
-	}
-	sum := sha256.Sum256(data)
-	return map[string]string{"sha256": hex.EncodeToString(sum[:])}, true
 }
 
 // progressWriter is where download progress bars go: stderr, on a

@@ -1,14 +1,16 @@
 package main_test
 
 import (
-	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/reproof/reproof/attest"
 	fx "github.com/reproof/reproof/fixtures"
+	"github.com/reproof/reproof/internal/intotocheck"
 	"github.com/reproof/reproof/internal/testenv"
 )
 
@@ -112,9 +114,10 @@ func TestVerifyFixtures(t *testing.T) {
 	}
 }
 
-// checkAttestations reads the JSON Lines bundle: one in-toto statement
-// per published artifact, a SLSA verification summary that PASSED only if
-// that artifact was found identical (no --accept-normalized here).
+// checkAttestations reads the JSON Lines bundle: one unsigned DSSE
+// envelope per published artifact, each an in-toto statement the in-toto
+// attestation library validates, a SLSA verification summary that PASSED
+// only if that artifact was found identical (no --accept-normalized here).
 func checkAttestations(t *testing.T, path string, status map[string]string) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -122,26 +125,31 @@ func checkAttestations(t *testing.T, path string, status map[string]string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var st struct {
-			Type          string                  `json:"_type"`
-			Subject       []struct{ Name string } `json:"subject"`
-			PredicateType string                  `json:"predicateType"`
-			Predicate     struct {
-				VerificationResult string `json:"verificationResult"`
-			} `json:"predicate"`
+	envs, err := attest.ReadBundle(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range envs {
+		if len(env.Signatures) != 0 {
+			t.Errorf("an envelope without --signing-key has signatures: %+v", env.Signatures)
 		}
-		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
-			t.Fatalf("attestation line: %v", err)
+		st, err := attest.Open(env)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if st.Type != "https://in-toto.io/Statement/v1" || st.PredicateType != "https://slsa.dev/verification_summary/v1" || len(st.Subject) != 1 {
-			t.Fatalf("attestation: %s", sc.Bytes())
+		body, _ := base64.StdEncoding.DecodeString(env.Payload)
+		if pt, err := intotocheck.Statement(body); err != nil || pt != "https://slsa.dev/verification_summary/v1" || len(st.Subject) != 1 {
+			t.Fatalf("attestation (%s): %v\n%s", pt, err, body)
+		}
+		var pred struct {
+			VerificationResult string `json:"verificationResult"`
+		}
+		if err := json.Unmarshal(st.Predicate, &pred); err != nil {
+			t.Fatal(err)
 		}
 		name := st.Subject[0].Name
-		if passed := st.Predicate.VerificationResult == "PASSED"; passed != (status[name] == "identical") {
-			t.Errorf("attestation for %s (%s): %s", name, status[name], st.Predicate.VerificationResult)
+		if passed := pred.VerificationResult == "PASSED"; passed != (status[name] == "identical") {
+			t.Errorf("attestation for %s (%s): %s", name, status[name], pred.VerificationResult)
 		}
 	}
 }

@@ -128,6 +128,11 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 
 	start := exec.Command(r.bin, "start", "--attach", spec.Name)
 	start.Env = r.env
+	// Podman's conmon, started from here, writes a file "oom" into its
+	// working directory when the container is OOM-killed (conmon 2.1 on
+	// cgroup v1, which podman 4.3 then does not report): in the scratch
+	// directory, not the user's, and read as the OOM kill it is.
+	start.Dir = spec.ScratchDir
 	start.Stdout = spec.Stdout
 	start.Stderr = spec.Stderr
 	done, err := startTied(start) // the CLI dies with reproof; Sweep removes the container
@@ -161,7 +166,9 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	}
 
 	limit := watch(false)
-	state, err := r.call(ctx, t, nil, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}", spec.Name)
+	// The build has ended: its state is read even if ctx ends meanwhile
+	// (a limit reached in its last moment, Ctrl-C), within t.
+	state, err := r.call(context.WithoutCancel(ctx), t, nil, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}", spec.Name)
 	if err != nil {
 		if attachErr != nil {
 			return fmt.Errorf("reading the build's exit status (%s start: %v): %w", r.name, attachErr, err)
@@ -173,10 +180,20 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	}
 	err = exitState(r.name, state)
 	var be *BuildError
-	if errors.As(err, &be) && be.Signal == oomKiller {
+	if errors.As(err, &be) && (be.Signal == oomKiller || r.conmonSawOOM(spec)) {
 		be.Limit = memoryReached(spec.Limits.Memory)
 	}
 	return err
+}
+
+// conmonSawOOM tells whether podman's conmon left its "oom" file in the
+// scratch directory (see Run).
+func (r *cliRuntime) conmonSawOOM(spec *RunSpec) bool {
+	if r.name != "podman" || spec.ScratchDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(spec.ScratchDir, "oom"))
+	return err == nil
 }
 
 // findInit finds the process the engine started for the container name,

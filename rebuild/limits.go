@@ -59,8 +59,11 @@ const (
 	// DefaultEngineTimeout bounds each wait for docker, podman or runc to
 	// answer (version, inspect, create, kill, rm, ...; for an image load,
 	// each wait for it to take more of the image), unless the build's own
-	// timeout is shorter.
+	// timeout is shorter (but never less than 10 seconds).
 	DefaultEngineTimeout = time.Minute
+	// minEngineTimeout is the least engine timeout a short build timeout
+	// makes.
+	minEngineTimeout = 10 * time.Second
 )
 
 // Floors below which a limit is refused: a build needs a shell and a few

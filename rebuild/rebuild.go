@@ -58,7 +58,7 @@ type Options struct {
 	Timeout time.Duration
 	// EngineTimeout bounds each wait for the container engine (or runc)
 	// to answer a call. Default: DefaultEngineTimeout, or Timeout if that
-	// is shorter.
+	// is shorter, but not less than 10 seconds.
 	EngineTimeout time.Duration
 	// Limits bound what the build may use; a zero field takes its default
 	// (ResolveLimits).
@@ -186,7 +186,9 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	}
 	engineTimeout := opts.EngineTimeout
 	if engineTimeout <= 0 {
-		engineTimeout = min(DefaultEngineTimeout, timeout)
+		// A short build timeout shortens the engine's too, but not below
+		// what a busy engine may need for an ordinary call.
+		engineTimeout = min(DefaultEngineTimeout, max(timeout, minEngineTimeout))
 	}
 	tempDir := opts.TempDir
 	if tempDir == "" {

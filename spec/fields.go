@@ -232,7 +232,7 @@ var fields = []field{
 	},
 	{
 		key: "build.engine_timeout", flag: "engine-timeout", kind: kindString,
-		usage: "wait at most `DURATION` for the container engine or runc to answer each call (default 1m, or --timeout if shorter)",
+		usage: "wait at most `DURATION` for the container engine or runc to answer each call (default 1m, or --timeout if shorter, at least 10s)",
 		set: func(s *Spec, v value, _ string) error {
 			d, err := time.ParseDuration(v.str)
 			if err != nil {

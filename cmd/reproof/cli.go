@@ -48,6 +48,8 @@ var commands = []command{
 	{"init", "write a commented spec template", runInit},
 	{"gc", "remove what dead runs left behind: containers, runc states, work dirs", runGC},
 	{"attest", "check the signatures of attestation bundles: attest verify --key PUB FILE", runAttest},
+	{"completion", "write the shell completion script for bash, zsh or fish", runCompletion},
+	{"man", "write the manual page, reproof(1), made from every --help", runMan},
 }
 
 const exitStatusHelp = exitcode.Help

@@ -539,9 +539,19 @@ func (c *comparer) fetch(img *Image, l Layer, f *layerFile) (err error) {
 	if err != nil {
 		return err
 	}
+	// A blob that does not decompress is first a blob that is not what
+	// its digest names, if it is not.
+	blobErr := func(err error) error {
+		if c.ctx.Err() == nil {
+			if verr := v.finish(); verr != nil {
+				return verr
+			}
+		}
+		return err
+	}
 	payload, comp, err := archive.OpenPayload(v, archive.Options{Limits: c.opts.Compare.Limits(), Budget: c.budget})
 	if err != nil {
-		return err
+		return blobErr(err)
 	}
 	defer payload.Close()
 	f.compression = comp
@@ -557,7 +567,7 @@ func (c *comparer) fetch(img *Image, l Layer, f *layerFile) (err error) {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(bw, h), ctxReader{c.ctx, payload}); err != nil {
-		return err
+		return blobErr(err)
 	}
 	if err := bw.Flush(); err != nil {
 		return err

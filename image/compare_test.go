@@ -1,7 +1,10 @@
 package image_test
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +279,37 @@ func TestVerifiesBlobs(t *testing.T) {
 	other := "sha256:" + strings.Repeat("0", 64)
 	if _, err := diffImagesErr(a, strings.Replace(a, ":a", "@"+other, 1), image.Options{}); err == nil {
 		t.Errorf("a reference pinned to %s was read", other)
+	}
+}
+
+// TestTamperedLayoutBlob: a layer blob of a layout altered after it was
+// written is an error naming the digest, never a comparison.
+func TestTamperedLayoutBlob(t *testing.T) {
+	a := assemble(t, spec{layers: [][]file{baseLayer, appLayer}})
+	b := assemble(t, spec{layers: [][]file{baseLayer, {reg("app/other", "other\n")}}})
+	refA, refB := writeLayout(t, a, "v1"), writeLayout(t, b, "v1")
+	layers, err := b.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Make B's layer 2 lie (a blob both sides share is read once, from
+	// whichever side comes first: its digest names its bytes).
+	d, err := layers[1].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirB := strings.TrimSuffix(strings.TrimPrefix(refB, "oci:"), ":v1")
+	blob := filepath.Join(dirB, "blobs", "sha256", d.Hex)
+	raw, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 1
+	if err := os.WriteFile(blob, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = diffImagesErr(refA, refB, image.Options{})
+	if !errors.Is(err, image.ErrDigestMismatch) {
+		t.Errorf("diff with a tampered blob: %v, want a digest mismatch", err)
 	}
 }

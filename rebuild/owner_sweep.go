@@ -193,6 +193,9 @@ func workLeftovers(dir, runc string) ([]Leftover, error) {
 			errs = append(errs, err)
 			continue
 		}
+		if !removableByMe(fi) {
+			continue // another user's run: theirs to sweep
+		}
 		kind := "file"
 		if fi.IsDir() {
 			kind = "directory"
@@ -207,6 +210,16 @@ func workLeftovers(dir, runc string) ([]Leftover, error) {
 		}})
 	}
 	return found, errors.Join(errs...)
+}
+
+// removableByMe reports whether this process may remove a leftover in a
+// shared temporary directory such as /tmp (sticky: only its owner or root
+// may): root may, anyone else only their own. Another user's leftovers
+// are left to them, rather than warned about on every run.
+func removableByMe(fi fs.FileInfo) bool {
+	euid := os.Geteuid()
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return euid == 0 || !ok || int(st.Uid) == euid
 }
 
 // runcStateRoot is where a rebuild's work directory keeps runc's state:

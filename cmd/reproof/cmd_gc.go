@@ -65,7 +65,7 @@ func runGC(ctx context.Context, args []string, std streams) error {
 	var cfg gcConfig
 	fs := newFlagSet("gc")
 	fs.BoolVarP(&cfg.dryRun, "dry-run", "n", false, "list what would be removed; remove nothing")
-	fs.StringVar(&cfg.runtime, "runtime", "auto", "the engines whose containers to look at (`NAME`): auto (docker and podman, those installed), docker, podman, none")
+	fs.StringVar(&cfg.runtime, "runtime", "auto", "look at the containers of engine `NAME`: auto (docker and podman, those installed), docker, podman, none")
 	fs.StringArrayVar(&cfg.tmpdirs, "tmpdir", nil, "also look in `DIR` for work directories, as given to --tmpdir of a run (repeatable; $TMPDIR always)")
 	fs.StringArrayVar(&cfg.caches, "cache", nil, "also look in the download cache `DIR`, as given to 'sums --cache' (repeatable; the default cache always)")
 	if done, err := parseFlags(fs, args, std, func(w io.Writer) { gcUsage(w, fs) }); done || err != nil {

@@ -23,7 +23,8 @@ import (
 // reproof makes directly in a temporary directory ($TMPDIR or --tmpdir),
 // each named by owner.TempDir or owner.TempFile: the rebuild's work
 // directory (checkout, runc state and root filesystem), verify's, the
-// comparison's, normalize's, gpgv's home and a spooled zip. A test holds
+// comparison's, normalize's, gpgv's home, git's home for ls-remote and
+// a spooled zip. A test holds
 // this list to the calls in the code.
 var WorkPrefixes = []string{
 	"reproof-rebuild-",
@@ -31,6 +32,7 @@ var WorkPrefixes = []string{
 	"reproof-diff-",
 	"reproof-normalize-",
 	"reproof-gpgv-",
+	"reproof-git-home-",
 	"reproof-zip-",
 }
 

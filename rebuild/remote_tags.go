@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/reproof/reproof/internal/owner"
 )
 
 // RemoteTags asks the repository which of the tags it has, with git
@@ -17,7 +19,7 @@ func RemoteTags(ctx context.Context, repo string, tags []string) (map[string]str
 	if err != nil {
 		return nil, fmt.Errorf("asking %q for its tags: %s", repo, oneLine(err))
 	}
-	home, err := os.MkdirTemp("", "reproof-git-home-")
+	home, err := owner.TempDir("", "reproof-git-home-")
 	if err != nil {
 		return nil, err
 	}

@@ -28,8 +28,8 @@ rebooted) left behind: build containers in docker and podman, runc
 containers with their state, cgroups and unpacked root filesystem, work
 directories (with the build's output filesystem mounted in them) and
 temporary files in $TMPDIR (reproof-rebuild-*, reproof-verify-*,
-reproof-diff-*, reproof-normalize-*, reproof-gpgv-*, reproof-zip-*), and
-partial files in the download and image caches.
+reproof-diff-*, reproof-normalize-*, reproof-gpgv-*, reproof-git-home-*,
+reproof-zip-*), and partial files in the download and image caches.
 
 Everything reproof makes carries its maker's owner ID: boot, pid namespace,
 pid and process start time (containers as the label `+rebuild.OwnerLabel+`,

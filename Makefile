@@ -41,6 +41,7 @@ bench: deps
 	bash bench/diff.sh
 	bash bench/sums.sh
 	bash bench/rebuild.sh
+	bash bench/image.sh
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 # Runs every fuzz target for FUZZTIME each (e.g. make fuzz FUZZTIME=10m).

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/reproof/reproof/attest"
+	"github.com/reproof/reproof/internal/owner"
 )
 
 // Files written beside the artifacts in the output directory.
@@ -31,7 +32,7 @@ func writeOutput(res *Result, opts Options, srcDir, out string, log []byte) (err
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+	tmp, err := owner.TempDir(owner.Beside(out, ".tmp-"))
 	if err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}

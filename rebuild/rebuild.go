@@ -399,7 +399,7 @@ func WriteFailedLog(dir string, log []byte) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(out, "."+FailedLogFile+".tmp-")
+	f, err := owner.TempFile(owner.Beside(filepath.Join(out, FailedLogFile), ".tmp-"))
 	if err != nil {
 		return err
 	}

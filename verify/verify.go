@@ -360,7 +360,7 @@ func placeRebuilt(from, dir string) error {
 }
 
 func copyDir(from, to string) error {
-	tmp, err := os.MkdirTemp(filepath.Dir(to), "."+filepath.Base(to)+".tmp-")
+	tmp, err := owner.TempDir(owner.Beside(to, ".tmp-"))
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/reproof/reproof/internal/owner"
 )
 
 // writeAtomically writes path through a temporary file in the same
@@ -77,11 +78,7 @@ func writeSet(files []output) (err error) {
 // stage writes a temporary file beside path and returns its name; on
 // failure it removes it.
 func stage(path string, write func(io.Writer) error) (name string, err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".reproof-*.tmp")
+	tmp, err := owner.TempFile(owner.Beside(path, ".reproof-"))
 	if err != nil {
 		return "", fmt.Errorf("creating output: %w", err)
 	}

@@ -199,3 +199,19 @@ func startTime(pid int) (uint64, error) {
 	}
 	return strconv.ParseUint(fields[19], 10, 64)
 }
+
+// Beside prepares a temporary name next to path (a report, an output
+// directory written through a rename): it returns path's directory and
+// the prefix "."+base(path)+tag for TempDir or TempFile, after removing
+// what dead runs left there under that prefix. Those leftovers live in the
+// user's directories, where no start-up sweep of $TMPDIR looks; a failure
+// to remove one does not stop this run (gc reports it).
+func Beside(path, tag string) (dir, prefix string) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	prefix = "." + base + tag
+	Sweep(dir, prefix) //nolint:errcheck // see above
+	return dir, prefix
+}

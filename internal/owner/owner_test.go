@@ -124,3 +124,34 @@ func TestSweep(t *testing.T) {
 		t.Errorf("Sweep(missing) = %q, %v, want nothing", removed, err)
 	}
 }
+
+// TestBeside: a temporary name next to a report or output directory
+// sweeps what dead runs left under the same prefix, and only that.
+func TestBeside(t *testing.T) {
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	dead := filepath.Join(dir, ".report.json.tmp-"+deadChild(t).String()+"-77")
+	otherFile := filepath.Join(dir, ".other.json.tmp-"+deadChild(t).String()+"-77")
+	live, err := TempFile(dir, ".report.json.tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Close()
+	for _, p := range []string{dead, otherFile} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gotDir, prefix := Beside(report, ".tmp-")
+	if gotDir != dir+"/" || prefix != ".report.json.tmp-" {
+		t.Errorf("Beside(%q) = %q, %q, want %q, %q", report, gotDir, prefix, dir+"/", ".report.json.tmp-")
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("a dead run's %s after Beside: %v, want it removed", dead, err)
+	}
+	for _, p := range []string{otherFile, live.Name()} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s after Beside: %v, want it kept", p, err)
+		}
+	}
+}

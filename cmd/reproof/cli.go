@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/reproof/reproof/internal/exitcode"
+	"github.com/reproof/reproof/rebuild"
 	"github.com/reproof/reproof/report"
 	"github.com/spf13/pflag"
 )
@@ -142,6 +143,11 @@ func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "reproof: interrupted")
+		// What could not be cleaned up is said even then: the user must
+		// know a container or directory was left behind.
+		if cerr := (*rebuild.CleanupError)(nil); errors.As(err, &cerr) {
+			fmt.Fprintf(stderr, "reproof: %s\n", oneLine(cerr.Error()))
+		}
 		return exitInterrupted
 	case errors.As(err, &ce):
 		if ce.msg != "" {

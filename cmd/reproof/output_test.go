@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/reproof/reproof/internal/testenv"
+	"github.com/reproof/reproof/rebuild"
 )
 
 // TestWriteSetFullDisk: a report set whose last file does not fit on the
@@ -55,5 +58,17 @@ func TestWriteSetFullDisk(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !strings.Contains(string(b), "reproducible") {
 			t.Errorf("%s after writeSet: %q, %v", name, b, err)
 		}
+	}
+}
+
+// TestInterruptedCleanupFailure: a run interrupted while something could
+// not be cleaned up says so after "interrupted", and exits 130.
+func TestInterruptedCleanupFailure(t *testing.T) {
+	left := &rebuild.CleanupError{Err: errors.New("the build container reproof-x was not removed: the docker engine did not answer rm within 1m0s")}
+	var stderr bytes.Buffer
+	code := exitCode(fmt.Errorf("%w; %w", context.Canceled, left), &stderr)
+	want := "reproof: interrupted\nreproof: the build container reproof-x was not removed: the docker engine did not answer rm within 1m0s\n"
+	if code != exitInterrupted || stderr.String() != want {
+		t.Errorf("exitCode(interrupted with a cleanup failure) = %d, %q; want %d, %q", code, stderr.String(), exitInterrupted, want)
 	}
 }

@@ -146,7 +146,7 @@ func flattenRuntime(raw json.RawMessage, prefix string, out map[string]string) e
 		case "Env":
 			var env []string
 			if err := json.Unmarshal(v, &env); err != nil {
-				return fmt.Errorf("Env: %w", err)
+				return fmt.Errorf("env: %w", err)
 			}
 			var names []string
 			for _, e := range env {

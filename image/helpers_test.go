@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -43,7 +42,6 @@ func reg(name, body string) file         { return file{name: name, body: body, m
 func exe(name, body string) file         { return file{name: name, body: body, mode: 0o755} }
 func whiteout(dirName, base string) file { return reg(filepath.Join(dirName, ".wh."+base), "") }
 func opaque(dirName string) file         { return reg(filepath.Join(dirName, ".wh..wh..opq"), "") }
-func symlink(name, target string) file {
 	return file{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
 }
 func withMode(f file, mode int64) file  { f.mode = mode; return f }
@@ -271,13 +269,4 @@ func find(res *compare.Result, p string) []compare.Difference {
 		}
 	}
 	return out
-}
-
-func tmpdir(t testing.TB) string {
-	t.Helper()
-	d := t.TempDir()
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }

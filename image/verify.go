@@ -20,14 +20,13 @@ var ErrDigestMismatch = rebuild.ErrDigestMismatch
 // the end (or as soon as the size is passed) unless the bytes are exactly
 // size bytes hashing to digest.
 type verifier struct {
-	r      io.Reader
-	what   string
-	want   v1.Hash
-	size   int64 // -1: unknown
-	h      hash.Hash
-	n      int64
-	closed bool
-	err    error
+	r    io.Reader
+	what string
+	want v1.Hash
+	size int64 // -1: unknown
+	h    hash.Hash
+	n    int64
+	err  error
 }
 
 func newVerifier(r io.Reader, what string, want v1.Hash, size int64) (*verifier, error) {

@@ -42,12 +42,10 @@ func reg(name, body string) file         { return file{name: name, body: body, m
 func exe(name, body string) file         { return file{name: name, body: body, mode: 0o755} }
 func whiteout(dirName, base string) file { return reg(filepath.Join(dirName, ".wh."+base), "") }
 func opaque(dirName string) file         { return reg(filepath.Join(dirName, ".wh..wh..opq"), "") }
-	return file{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
-}
-func withMode(f file, mode int64) file  { f.mode = mode; return f }
-func withTime(f file, t time.Time) file { f.mod = t; return f }
-func withOwner(f file, uid int) file    { f.uid = uid; return f }
-func rootfs(files ...file) []file       { return files }
+func withMode(f file, mode int64) file   { f.mode = mode; return f }
+func withTime(f file, t time.Time) file  { f.mod = t; return f }
+func withOwner(f file, uid int) file     { f.uid = uid; return f }
+func rootfs(files ...file) []file        { return files }
 func join(groups ...[]file) (out []file) { // concatenation, for one-layer builds
 	for _, g := range groups {
 		out = append(out, g...)

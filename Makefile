@@ -12,7 +12,7 @@ BENCH_PACKAGES := time openssl hyperfine
 # tests start their own daemons); the fixture base images are built from
 # .deb files that apt-get downloads (busybox-static, tcc, libc6, ...).
 TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr acl libarchive-tools libcap2-bin e2fsprogs python3 dpkg tzdata gcc patch xxd diffoscope chromium gnupg gpgv nginx \
-	docker.io runc containerd docker-registry busybox-static podman
+	docker.io runc containerd docker-registry busybox-static podman buildah
 
 .PHONY: all build deps test vet demo bench fuzz lint clean
 

@@ -7,14 +7,15 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/reproof
 FUZZTIME ?= 30s
 # Debian packages the tests drive for real.
-BENCH_PACKAGES := time openssl hyperfine
+BENCH_PACKAGES := time openssl hyperfine reprotest disorderfs faketime
 # docker.io, runc, containerd and docker-registry run the rebuild tests (the
 # tests start their own daemons); the fixture base images are built from
 # .deb files that apt-get downloads (busybox-static, tcc, libc6, ...).
 TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr acl libarchive-tools libcap2-bin e2fsprogs python3 dpkg tzdata gcc patch xxd diffoscope chromium gnupg gpgv nginx \
-	docker.io runc containerd docker-registry busybox-static podman buildah
+	docker.io runc containerd docker-registry busybox-static podman buildah \
+	reprotest disorderfs faketime
 
-.PHONY: all build deps test vet demo bench fuzz lint clean
+.PHONY: all build deps test test-all vet demo bench fuzz lint clean
 
 all: build
 
@@ -32,6 +33,10 @@ vet:
 test: deps vet
 	$(GO) test -race -count=1 ./...
 
+# The same with every `reproof check` fixture (make test runs a subset).
+test-all: deps vet
+	REPROOF_TEST_CHECK_ALL=1 $(GO) test -race -count=1 ./...
+
 demo: deps build
 	@bash examples/demo.sh $(BIN)
 
@@ -42,6 +47,7 @@ bench: deps
 	bash bench/sums.sh
 	bash bench/rebuild.sh
 	bash bench/image.sh
+	bash bench/check.sh
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 # Runs every fuzz target for FUZZTIME each (e.g. make fuzz FUZZTIME=10m).

@@ -101,6 +101,9 @@ func (r *cliRuntime) engine() string {
 
 func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	t := r.engineTimeout(spec)
+	if r.name == "podman" && spec.Domainname != "" {
+		return errors.New("podman cannot set the build container's domain name")
+	}
 	imageID, err := r.ensureImage(ctx, spec)
 	if err != nil {
 		return err
@@ -325,7 +328,7 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 		"create",
 		"--name", spec.Name,
 		"--network", network,
-		"--hostname", "reproof",
+		"--hostname", orDefault(spec.Hostname, "reproof"),
 		"--user", fmt.Sprintf("%d:%d", spec.UID, spec.GID),
 		"--read-only",
 		"--cap-drop", "ALL",
@@ -341,6 +344,7 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 	}
 	args = append(args, ownerLabels()...)
 	args = append(args, cliLimits(spec.Limits)...)
+	args = append(args, cliVariation(spec)...)
 	if r.name == "podman" {
 		// Podman's default seccomp filter lets the build make user
 		// namespaces; docker's does not (seccomp.go).

@@ -99,7 +99,7 @@ func TestLimitsApplied(t *testing.T) {
 			t.Errorf("docker create %v: no %v", args, want)
 		}
 	}
-	res := runcResources(l)
+	res := runcResources(l, "")
 	if res.Pids == nil || res.Pids.Limit != 64 || res.Memory == nil || res.Memory.Limit != 64<<20 ||
 		res.CPU == nil || res.CPU.Quota != 150000 || res.CPU.Period != 100000 {
 		t.Errorf("runcResources(%+v) = %+v", l, res)

@@ -41,6 +41,9 @@ const (
 	outputSlackShare = 16 // 1/16 of the limit
 )
 
+// outputHashSeed is the directory hash seed of every output filesystem.
+const outputHashSeed = "5e6f1d2c-0b7a-4e38-9c41-72d3a8f0b6e5"
+
 // Where mkfs.ext4 is looked for, beyond PATH (a user's PATH may lack sbin).
 var sbinPath = []string{"/usr/sbin", "/sbin"}
 
@@ -86,9 +89,12 @@ func (v *outputVolume) mount(ctx context.Context, image string, t time.Duration)
 		return err
 	}
 	// No journal and lazy inode tables: nothing is written for space the
-	// build does not use, and the image stays sparse.
+	// build does not use, and the image stays sparse. A fixed directory
+	// hash seed: directories list their entries in the same order in
+	// every build (a random seed, mkfs's default, would shuffle them from
+	// one build to the next; reproof check varies the order on purpose).
 	if err := runBounded(ctx, t, mkfs, "-q", "-F", "-m", "0", "-b", "4096", "-i", "8192",
-		"-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard", image); err != nil {
+		"-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard,hash_seed="+outputHashSeed, image); err != nil {
 		return err
 	}
 	mount, err := lookSbin("mount")

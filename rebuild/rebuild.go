@@ -93,6 +93,10 @@ type Options struct {
 	// Signer, if set, signs the provenance: ProvenanceEnvelopeFile beside
 	// ProvenanceFile holds it in a DSSE envelope.
 	Signer *attest.Signer
+
+	// Variation, if set, builds in a varied environment (reproof check;
+	// vary.go).
+	Variation *Variation
 }
 
 // DefaultTimeout bounds a build when Options.Timeout is zero.
@@ -267,6 +271,15 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	undoVariation, err := applyVariation(ctx, opts.Variation, spec, user, work, engineTimeout)
+	defer func() {
+		if cerr := undoVariation(); cerr != nil {
+			err = withCleanup(err, cerr)
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
 	res.Env, res.SecretEnv = withoutKeys(spec.Env, opts.SecretEnv), opts.SecretEnv
 	spec.Limits, spec.EngineTimeout = limits, engineTimeout
 
@@ -356,7 +369,7 @@ func (opts *Options) check() error {
 			return err
 		}
 	}
-	return nil
+	return opts.Variation.check()
 }
 
 // CheckEnv validates one KEY=VALUE build environment entry.
@@ -536,9 +549,9 @@ func prepareRun(ctx context.Context, opts Options, src *Source, img *PulledImage
 	// a shell sets it and then execs the command unchanged.
 	var args []string
 	if opts.Shell {
-		args = []string{"/bin/sh", "-c", "umask 022\n" + opts.Command[0]}
+		args = []string{"/bin/sh", "-c", "umask " + opts.Variation.umask() + "\n" + opts.Command[0]}
 	} else {
-		args = append([]string{"/bin/sh", "-c", `umask 022 && exec "$@"`, "reproof-build"}, opts.Command...)
+		args = append([]string{"/bin/sh", "-c", "umask " + opts.Variation.umask() + ` && exec "$@"`, "reproof-build"}, opts.Command...)
 	}
 
 	id := make([]byte, 8)
@@ -553,7 +566,7 @@ func prepareRun(ctx context.Context, opts Options, src *Source, img *PulledImage
 		UID:        user.UID,
 		GID:        user.GID,
 		SourceDir:  src.Dir,
-		WorkDir:    "/src",
+		WorkDir:    opts.Variation.workDir(),
 		EtcDir:     etc,
 		Home:       home,
 		Network:    opts.Network,

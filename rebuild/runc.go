@@ -490,6 +490,8 @@ type ociLinux struct {
 	MaskedPaths   []string        `json:"maskedPaths"`
 	ReadonlyPaths []string        `json:"readonlyPaths"`
 	Seccomp       *seccompProfile `json:"seccomp"`
+	// Sysctl: runc 1.1 sets a domain name only this way (kernel.domainname).
+	Sysctl map[string]string `json:"sysctl,omitempty"`
 }
 
 type ociResources struct {
@@ -505,8 +507,9 @@ type ociMemory struct {
 }
 
 type ociCPU struct {
-	Quota  int64  `json:"quota"`
-	Period uint64 `json:"period"`
+	Quota  int64  `json:"quota,omitempty"`
+	Period uint64 `json:"period,omitempty"`
+	Cpus   string `json:"cpus,omitempty"`
 }
 
 type ociPids struct {
@@ -520,7 +523,7 @@ const cpuPeriod = 100000
 // set them from the same Limits: the memory limit includes swap where the
 // kernel accounts for swap (the build has none), the CPU limit is a CFS
 // quota.
-func runcResources(l Limits) ociResources {
+func runcResources(l Limits, cpuSet string) ociResources {
 	res := ociResources{Devices: []ociDeviceRule{{Allow: false, Access: "rwm"}}}
 	if l.Memory > 0 {
 		res.Memory = &ociMemory{Limit: l.Memory}
@@ -534,6 +537,12 @@ func runcResources(l Limits) ociResources {
 	}
 	if l.Pids > 0 {
 		res.Pids = &ociPids{Limit: l.Pids}
+	}
+	if cpuSet != "" {
+		if res.CPU == nil {
+			res.CPU = &ociCPU{}
+		}
+		res.CPU.Cpus = cpuSet
 	}
 	return res
 }
@@ -615,9 +624,9 @@ func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 			NoNewPrivileges: true,
 		},
 		Root:     ociRoot{Path: rootfs, Readonly: true},
-		Hostname: "reproof",
+		Hostname: orDefault(spec.Hostname, "reproof"),
 		Linux: ociLinux{
-			Resources: runcResources(spec.Limits),
+			Resources: runcResources(spec.Limits, spec.CPUSet),
 			MaskedPaths: []string{
 				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
 				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -628,6 +637,9 @@ func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 			},
 			Seccomp: buildSeccomp(),
 		},
+	}
+	if spec.Domainname != "" {
+		cfg.Linux.Sysctl = map[string]string{"kernel.domainname": spec.Domainname}
 	}
 	for _, ns := range []string{"pid", "ipc", "uts", "mount"} {
 		cfg.Linux.Namespaces = append(cfg.Linux.Namespaces, ociNamespace{Type: ns})
@@ -663,6 +675,7 @@ func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 				Options: []string{"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}, file: true})
 		}
 	}
+	build = append(build, runcVariationMounts(spec)...)
 	slices.SortStableFunc(build, func(a, b ociMount) int {
 		return strings.Count(a.Destination, "/") - strings.Count(b.Destination, "/")
 	})

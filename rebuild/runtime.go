@@ -80,6 +80,14 @@ type RunSpec struct {
 	// EngineTimeout bounds each wait for the engine (or runc) to answer a
 	// call; 0 means DefaultEngineTimeout.
 	EngineTimeout time.Duration
+
+	// Set by a Variation (vary.go); zero values keep the defaults.
+	// Hostname of the container ("" is "reproof"), its Domainname (none
+	// by default; podman cannot set one), the CPUs the build may run on
+	// (a cpuset list, "" for all), host files mounted read-only.
+	Hostname, Domainname string
+	CPUSet               string
+	Mounts               []RunMount
 }
 
 // BuildError reports a build command that ran and failed.

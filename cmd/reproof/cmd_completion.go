@@ -138,6 +138,8 @@ _reproof() {
 			fmt.Fprintf(&b, "\t\telse\n\t\t\tCOMPREPLY=($(compgen -W %s -- \"$cur\"))\n", shellWords(strings.Join(subs, " ")))
 		case d.takesShell():
 			fmt.Fprintf(&b, "\t\telse\n\t\t\tCOMPREPLY=($(compgen -W %s -- \"$cur\"))\n", shellWords(strings.Join(sortedShells(), " ")))
+		case d.takesFiles() && len(d.literals()) > 0:
+			fmt.Fprintf(&b, "\t\telse\n\t\t\tCOMPREPLY=($(compgen -W %s -- \"$cur\") $(compgen -f -- \"$cur\"))\n", shellWords(strings.Join(d.literals(), " ")))
 		case d.takesFiles():
 			b.WriteString("\t\telse\n\t\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n")
 		default:
@@ -203,6 +205,8 @@ func zshCompletion(doc *helpDoc) string {
 			b.WriteString("\t\tesac ;;\n\tesac\n")
 		case d.takesShell():
 			fmt.Fprintf(&b, "\t\t%s\n", shellWords("1:shell:("+strings.Join(sortedShells(), " ")+")"))
+		case d.takesFiles() && len(d.literals()) > 0:
+			fmt.Fprintf(&b, "\t\t%s \\\n\t\t'*:file:_files'\n", shellWords("1: :("+strings.Join(d.literals(), " ")+")"))
 		case d.takesFiles():
 			b.WriteString("\t\t'*:file:_files'\n")
 		default:
@@ -314,6 +318,9 @@ complete -c reproof -f
 		case d.takesShell():
 			fmt.Fprintf(&b, "complete -c reproof %s -a %s\n", cond, fishWord(strings.Join(sortedShells(), " ")))
 		case d.takesFiles():
+			for _, l := range d.literals() {
+				fmt.Fprintf(&b, "complete -c reproof %s -a %s\n", cond, fishWord(l))
+			}
 			fmt.Fprintf(&b, "complete -c reproof %s -F\n", cond)
 		}
 	})

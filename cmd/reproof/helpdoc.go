@@ -197,11 +197,24 @@ func (d *helpDoc) operands() []string {
 	return out
 }
 
+// literals are the operands spelled in lowercase: words to type as they
+// are ("verify" in "reproof attest verify --key PUB FILE...").
+func (d *helpDoc) literals() []string {
+	var out []string
+	for _, o := range d.operands() {
+		if w := strings.Trim(o, "[]"); w == strings.ToLower(w) && !strings.ContainsAny(w, ".|") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 // takesFiles reports whether the command has operands that are paths:
-// any but SHELL.
+// the placeholders in capitals, but SHELL.
 func (d *helpDoc) takesFiles() bool {
 	for _, o := range d.operands() {
-		if strings.Trim(o, "[].") != "SHELL" {
+		w := strings.Trim(o, "[].")
+		if w != "SHELL" && w != strings.ToLower(w) {
 			return true
 		}
 	}
@@ -217,7 +230,7 @@ func (d *helpDoc) takesShell() bool {
 // argTakesPath reports whether a flag's argument names a file or directory.
 func (f helpFlag) argTakesPath() bool {
 	switch f.arg {
-	case "FILE", "DIR", "SPEC", "PATH":
+	case "FILE", "DIR", "SPEC", "PATH", "KEY", "PUB":
 		return true
 	}
 	return false

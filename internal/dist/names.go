@@ -61,3 +61,8 @@ func LDFlags(version, commit string) string {
 // SourceURL is the repository the release is built from, a label of the
 // container image.
 const SourceURL = "https://github.com/reproof/reproof"
+
+// ImageRefName is the name of the container image in its OCI layout's
+// index.json (the org.opencontainers.image.ref.name annotation), which
+// podman load and skopeo take as its reference: reproof:v1.2.3.
+func ImageRefName(version string) string { return "reproof:" + version }

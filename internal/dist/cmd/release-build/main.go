@@ -191,7 +191,7 @@ func (b *builder) build(ctx context.Context) (written []string, err error) {
 	}
 	name := filepath.Join(b.out, dist.OCIArchiveName(b.version))
 	if err := writeFile(name, func(w io.Writer) error {
-		return dist.WriteOCIArchive(w, idx, b.version, b.epoch, work)
+		return dist.WriteOCIArchive(w, idx, dist.ImageRefName(b.version), b.epoch, work)
 	}); err != nil {
 		return nil, err
 	}

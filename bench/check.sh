@@ -16,10 +16,11 @@
 # in docs/BENCHMARKS.md. The test fails where reproof misses what
 # reprotest finds, or names other culprits.
 #
-# Environment: DOC (docs/BENCHMARKS.md); REPROOF_REPROTEST_USER=USER:GROUP
-# lets reprotest vary the user too (an existing user; reprotest runs the
-# experiment as it through sudo). Needs root, runc, disorderfs, reprotest,
-# faketime, diffoscope, gcc.
+# reprotest varies everything but the user: its user_group variation fails
+# on Debian 12 (it calls sudo with an option sudo 1.9 refuses).
+#
+# Environment: DOC (docs/BENCHMARKS.md). Needs root, runc, disorderfs,
+# reprotest, faketime, diffoscope, gcc.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -62,6 +63,8 @@ def named(got, want):
         return names(got) + " ✓"
     if not got:
         return "none"
+    if set(want) <= set(got):
+        return names(want) + " ✓ + " + names([g for g in got if g not in want])
     return "**" + names(got) + "**"
 
 print("<!-- check:begin -->")
@@ -72,7 +75,8 @@ print("of `fixtures/check` (reproducible except for the variation it is named af
 print("`--auto-build` with its null server (the build on the host, GNU tools and gcc, variations:")
 print("`%s`) and `reproof check --vary all --runtime runc` (the build in the" % rows[0]["reprotest_varied"])
 print("fixture toolchain image). *Found*: says the build is not reproducible; *culprits*: the")
-print("variations it names (reprotest's names mapped to reproof's); times are wall clock.")
+print("variations it names (reprotest's names mapped to reproof's; ✓: the fixture's culprits, + what")
+print("else was blamed); times are wall clock.")
 print()
 print("| fixture | reprotest found | reprotest culprits | reprotest time | reproof found | reproof culprits | reproof builds | reproof time |")
 print("|---|---|---|---|---|---|---|---|")
@@ -87,9 +91,9 @@ for r in rows:
 print("| **total** | | | **%.0f s** | | | | **%.0f s** |" % (tr, tp))
 print()
 missed = [r["fixture"] for r in rows if r["reprotest_found"] and not r["reproof_found"]]
-other = [r["fixture"] for r in rows if r["reprotest_culprits"] and (r["reprotest_culprits"] != (r["reproof_culprits"] or []))]
+other = [r["fixture"] for r in rows if set(r["reprotest_culprits"] or []) & set(r["want"] or []) and (r["reproof_culprits"] or []) != r["want"]]
 faster = sum(1 for r in rows if r["reproof_seconds"] < r["reprotest_seconds"])
-print("reproof finds what reprotest finds: %s. Names the culprit reprotest names: %s." % (
+print("reproof finds what reprotest finds: %s. Names the culprits wherever reprotest names one: %s." % (
     "yes" if not missed else "**no** (" + ", ".join(missed) + ")",
     "yes" if not other else "**no** (" + ", ".join(other) + ")"))
 print("Faster on %d of %d fixtures; %.1fx less wall time in total." % (faster, len(rows), tr / tp if tp else 0))

@@ -293,20 +293,17 @@ func reprotestCulprits(out string) []string {
 }
 
 // reprotestVariations are the variations reprotest runs with: all but
-// user_group unless REPROOF_REPROTEST_USER names a build user (reprotest
-// runs the experiment as that user through sudo).
-func reprotestVariations() string {
-	if u := os.Getenv("REPROOF_REPROTEST_USER"); u != "" {
-		return "+all,user_group.available+=" + u
-	}
-	return "+all,-user_group"
-}
+// user_group, which fails here (reprotest 0.7.23 runs the build through
+// sudo with an option sudo 1.9 refuses: "a remote host may only be
+// specified when listing privileges").
+const reprotestVariations = "+all,-user_group"
 
 // TestCheckVersusReprotest runs, for every fixture, Debian's reprotest
 // (--auto-build, its null server: the build on this host, in /tmp) and
 // `reproof check` (runc), and writes a BenchRow per fixture to the file
 // REPROOF_CHECK_BENCH names. It fails where reproof misses what
-// reprotest finds or names another culprit.
+// reprotest finds, or does not name the fixture's culprits where reprotest
+// names one.
 func TestCheckVersusReprotest(t *testing.T) {
 	out := os.Getenv(checkBenchEnv)
 	if out == "" {
@@ -314,7 +311,7 @@ func TestCheckVersusReprotest(t *testing.T) {
 	}
 	testenv.RequireTools(t, "reprotest", "faketime", "diffoscope", "cc")
 	s := newCheckSetup(t)
-	vary := reprotestVariations()
+	vary := reprotestVariations
 	var rows []BenchRow
 	for _, f := range checkfx.Fixtures() {
 		t.Run(f.Name, func(t *testing.T) {
@@ -355,8 +352,13 @@ func TestCheckVersusReprotest(t *testing.T) {
 			if row.ReprotestFound && !row.ReproofFound {
 				t.Errorf("reprotest finds the nondeterminism, reproof check does not")
 			}
-			if len(row.ReprotestCulprits) > 0 && !slices.Equal(row.ReprotestCulprits, row.ReproofCulprits) {
-				t.Errorf("reprotest names %q, reproof check %q", row.ReprotestCulprits, row.ReproofCulprits)
+			// Where reprotest names a culprit of the fixture, reproof must
+			// name exactly the fixture's. (reprotest may blame more: its
+			// control build's HOME is the build path, so a HOME leak also
+			// shows when only the build path is varied.)
+			if slices.ContainsFunc(row.ReprotestCulprits, func(c string) bool { return slices.Contains(row.Want, c) }) &&
+				!slices.Equal(row.ReproofCulprits, row.Want) {
+				t.Errorf("reprotest names %q, reproof check %q; the culprits are %q", row.ReprotestCulprits, row.ReproofCulprits, row.Want)
 			}
 			rows = append(rows, row)
 		})

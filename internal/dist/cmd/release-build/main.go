@@ -154,7 +154,7 @@ func (b *builder) build(ctx context.Context) (written []string, err error) {
 			return nil, err
 		}
 	}
-	generated, err := generatedDocs(ctx, hostBin)
+	generated, err := generatedDocs(ctx, hostBin, b.epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (b *builder) staticDocs() ([]dist.File, error) {
 
 // generatedDocs runs the built reproof for its shell completions and man
 // page: the same help text as --help.
-func generatedDocs(ctx context.Context, bin string) ([]dist.File, error) {
+func generatedDocs(ctx context.Context, bin string, epoch time.Time) ([]dist.File, error) {
 	var files []dist.File
 	for _, g := range []struct {
 		name string
@@ -241,6 +241,7 @@ func generatedDocs(ctx context.Context, bin string) ([]dist.File, error) {
 	} {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.CommandContext(ctx, bin, g.args...)
+		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch.Unix(), 10))
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
 			return nil, fmt.Errorf("generating %s with reproof %q: %w: %s", g.name, g.args, err, bytes.TrimSpace(stderr.Bytes()))

@@ -13,9 +13,9 @@ BENCH_PACKAGES := time openssl hyperfine reprotest disorderfs faketime
 # .deb files that apt-get downloads (busybox-static, tcc, libc6, ...).
 TEST_PACKAGES := tar gzip xz-utils zstd bzip2 zip unzip cpio binutils git attr acl libarchive-tools libcap2-bin e2fsprogs python3 dpkg tzdata gcc patch xxd diffoscope chromium gnupg gpgv nginx \
 	docker.io runc containerd docker-registry busybox-static podman buildah \
-	reprotest disorderfs faketime
+	reprotest disorderfs faketime groff-base zsh fish
 
-.PHONY: all build deps test test-all vet demo bench fuzz lint clean
+.PHONY: all build deps test test-all vet demo bench fuzz lint clean release release-check man completion
 
 all: build
 
@@ -64,6 +64,36 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
+
+# reproof's own release, built by reproof: a `reproof rebuild` of this
+# repository with release.toml, in a build image pinned by digest with the
+# network off (internal/dist/cmd/reproof-release). The tag must exist.
+# Writes dist/: reproof-VERSION-linux-{amd64,arm64}.tar.gz, the container
+# image reproof-VERSION-oci.tar, SHA256SUMS, SHA512SUMS and
+# reproof-VERSION.intoto.jsonl; the build log goes to bin/release/VERSION.
+# REBUILD_FLAGS go to reproof rebuild (e.g. --signing-key cosign.key).
+RELEASE_TOOL := $(GO) run ./internal/dist/cmd/reproof-release
+
+release: build
+	@if [ -z "$(VERSION)" ]; then echo "usage: make release VERSION=vX.Y.Z (tag the commit first: git tag -s vX.Y.Z)"; exit 2; fi
+	$(RELEASE_TOOL) release --version $(VERSION) --reproof $(BIN) --out dist -- $(REBUILD_FLAGS)
+
+# CI: build the current commit's release, then `reproof verify` rebuilds it
+# in another checkout under another path and compares: it must be
+# reproducible, bit for bit (exit 0).
+release-check: deps build
+	$(RELEASE_TOOL) check --reproof $(BIN)
+
+# The man page and the shell completions, from the same text as --help.
+man: build
+	@mkdir -p bin/man/man1
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) $(BIN) man > bin/man/man1/reproof.1
+
+completion: build
+	@mkdir -p bin/completions
+	$(BIN) completion bash > bin/completions/reproof.bash
+	$(BIN) completion zsh > bin/completions/_reproof
+	$(BIN) completion fish > bin/completions/reproof.fish
 
 clean:
 	rm -rf bin

@@ -149,7 +149,10 @@ type Rule struct {
 
 // Artifact is the outcome for one artifact.
 type Artifact struct {
-	Name   string `json:"name"`
+	Name string `json:"name"`
+	// Kind is "image" for a container image (a spec's [[image]]), empty
+	// for a file.
+	Kind   string `json:"kind,omitempty"`
 	Status Status `json:"status"`
 	// Detail explains the status in one line: what differs, what is
 	// missing where, which checksum disagreed, why it was skipped.
@@ -179,6 +182,41 @@ type Artifact struct {
 	Differences []compare.Difference `json:"differences,omitempty"`
 	// Incomplete lists the limits the comparison reached.
 	Incomplete []string `json:"incomplete,omitempty"`
+	// Image describes a container image artifact (Kind "image"): the
+	// published reference and what it resolved to, how the rebuilt image
+	// was made, and the verdict of each platform.
+	Image *ImageArtifact `json:"image,omitempty"`
+}
+
+// ImageArtifact is what a report says of a container image artifact. Its
+// Published and Rebuilt FileDigests name the references, their SHA256 the
+// digest of the manifest or index each resolved to.
+type ImageArtifact struct {
+	// Published is the published reference as the spec gives it;
+	// PublishedDigest what it resolved to (an index or a manifest),
+	// Pinned set when the reference names that digest itself.
+	Published       string `json:"published"`
+	PublishedDigest string `json:"published_digest,omitempty"`
+	PublishedType   string `json:"published_media_type,omitempty"`
+	Pinned          bool   `json:"pinned"`
+	// TagDigest is, for a reference with both a tag and a digest, what
+	// the tag resolves to now.
+	TagDigest string `json:"tag_digest,omitempty"`
+	// RebuiltBy says how the rebuilt image was made: "artifact" (the
+	// build wrote it), "assemble" (reproof assembled it) or "dockerfile"
+	// (buildah built it); Rebuilt is its reference (the artifact, or
+	// oci:DIR in the output directory), RebuiltDigest its digest.
+	RebuiltBy     string `json:"rebuilt_by"`
+	Rebuilt       string `json:"rebuilt,omitempty"`
+	RebuiltDigest string `json:"rebuilt_digest,omitempty"`
+	// Base is the base of an assembled image, pinned by digest, or
+	// scratch.
+	Base string `json:"base,omitempty"`
+	// Platforms are the platforms compared, each with its verdict,
+	// both manifests and their layers, the layer pairs, the squashed
+	// view and the normalizations (A is the rebuilt image, B the
+	// published one).
+	Platforms []compare.ImagePlatform `json:"platforms,omitempty"`
 }
 
 // FileDigest is one side of an artifact.

@@ -70,6 +70,11 @@ func (s *Spec) Canonical() ([]byte, error) {
 			return nil, fmt.Errorf("skip %s: %w", quote(r.Artifact), err)
 		}
 	}
+	images, err := canonicalImages(s)
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString(images)
 	return b.Bytes(), nil
 }
 

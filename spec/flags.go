@@ -58,6 +58,8 @@ func Flags() []Flag {
 			Usage: "compare the members matching MEMBER_GLOB of the artifacts matching `ARTIFACT_GLOB[:MEMBER_GLOB]`, not their bytes (repeatable)"},
 		Flag{Name: "skip", Key: "skip", Kind: FlagList, VerifyOnly: true,
 			Usage: "declare the artifacts matching GLOB not reproducible, for REASON: `GLOB=REASON` (repeatable)"},
+		Flag{Name: "published-image", Key: "image", Kind: FlagList, VerifyOnly: true,
+			Usage: "verify the published image `REF[=ARTIFACT]` (docker://…): ARTIFACT is the rebuilt image (an oci-archive or docker-archive the build writes); a bare REF takes the recipe of the spec's one [[image]] (repeatable; replaces the [[image]] tables)"},
 	)
 }
 
@@ -75,6 +77,11 @@ func Flags() []Flag {
 func (s *Spec) SetFlag(name string, values ...string) error {
 	fail := func(err error) error { return &Error{Key: "--" + name, Err: err} }
 	switch name {
+	case "published-image":
+		if err := s.setPublishedImages(values); err != nil {
+			return fail(err)
+		}
+		return nil
 	case "member", "skip":
 		t := *s
 		var err error

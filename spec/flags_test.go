@@ -16,7 +16,7 @@ func TestFlagNames(t *testing.T) {
 		"repo", "tag", "commit", "source-date-epoch", "image", "allow-unpinned", "platform", "runtime",
 		"command", "env", "user", "network", "timeout",
 		"engine-timeout", "pids-limit", "memory", "cpus", "tmpfs-size", "output-limit", "artifacts", "out", "published", "checksums",
-		"keyring", "passes", "accept-normalized", "max-depth", "member", "skip",
+		"keyring", "passes", "accept-normalized", "max-depth", "member", "skip", "published-image",
 	}
 	var got []string
 	for _, f := range spec.Flags() {

@@ -169,9 +169,11 @@ func (p *parser) topLevel(key string, prim toml.Primitive) error {
 		return p.table(key, prim)
 	case key == "member" || key == "skip":
 		return p.rules(key, prim)
+	case key == "image":
+		return p.images(prim)
 	}
 	return p.decode(prim, keyString([]string{key}), true, func(any) error {
-		return unknownKey(key, append(slices.Clone(tableNames), "member", "skip"))
+		return unknownKey(key, append(slices.Clone(tableNames), "member", "skip", "image"))
 	})
 }
 

@@ -161,5 +161,5 @@ func checkRules(s *Spec) (string, error) {
 			return key, fmt.Errorf("artifact %s is also member #%d's; an artifact is either skipped or compared", quote(r.Artifact), j)
 		}
 	}
-	return "", nil
+	return checkImages(s)
 }

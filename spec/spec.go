@@ -37,6 +37,7 @@ type Spec struct {
 	Compare   Compare
 	Members   []MemberRule // [[member]] tables, in file order
 	Skips     []SkipRule   // [[skip]] tables, in file order
+	Images    []Image      // [[image]] tables, in file order (spec/image.go)
 }
 
 // Source is the [source] table: what to build.

@@ -177,6 +177,9 @@ func judge(ctx context.Context, opts Options, v *report.Verification, pub *publi
 	if err != nil {
 		return err
 	}
+	if arts, err = c.addImages(arts, opts.Rebuild.ImageOptions, rebuilt, rebuiltDir); err != nil { // verify/image.go
+		return err
+	}
 	v.Artifacts = arts
 	v.Warnings = append(v.Warnings, warnings...)
 	decide(v)

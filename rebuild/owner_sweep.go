@@ -28,6 +28,7 @@ import (
 // this list to the calls in the code.
 var WorkPrefixes = []string{
 	"reproof-rebuild-",
+	"reproof-check-",
 	"reproof-verify-",
 	"reproof-diff-",
 	"reproof-normalize-",

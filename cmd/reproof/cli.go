@@ -43,6 +43,7 @@ type command struct {
 var commands = []command{
 	{"verify", "rebuild the tag and compare with the published release", runVerify},
 	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", runRebuild},
+	{"check", "pre-publish gate: build under varied environments, name the culprit", runCheck},
 	{"diff", "compare two files, directories or archives (nested)", runDiff},
 	{"normalize", "rewrite an archive deterministically", runNormalize},
 	{"sums", "write checksum manifests; --check MANIFEST verifies one", runSums},

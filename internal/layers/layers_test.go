@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"image":  {"archive", "compare", "rebuild", "internal/..."},
 	"spec":   {"archive", "internal/..."},
 	"verify": {"archive", "attest", "compare", "image", "report", "release", "rebuild", "spec", "internal/..."},
+	"check":  {"archive", "compare", "rebuild", "spec", "report", "internal/..."},
 	// Signing and DSSE envelopes: a leaf the report, the rebuild and the
 	// CLI use.
 	"attest":      {"internal/..."},

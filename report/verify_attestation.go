@@ -203,6 +203,9 @@ type vsaExtension struct {
 	Verdict    Verdict      `json:"verdict"`
 	Reason     string       `json:"reason"`
 	Published  vsaPublished `json:"published"`
+	// PublishedImage is set for a container image: the reference, what
+	// it resolved to and each platform's verdict (verify_image_attestation.go).
+	PublishedImage *vsaPublishedImage `json:"published_image,omitempty"`
 }
 
 type vsaDigest struct {
@@ -277,6 +280,9 @@ func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 			name = a.Name
 		}
 		ext := vsaExtension{Artifact: a.Name, Status: a.Status, Detail: a.Detail, ComparedBy: a.ComparedBy, Consumer: a.Consumer, Unvouched: a.Unvouched}
+		if a.Image != nil {
+			name, ext.PublishedImage = imageSubjectName(a.Image), vsaImageOf(a.Image)
+		}
 		for _, n := range a.Normalizations {
 			ext.Passes = append(ext.Passes, n.Pass)
 		}
@@ -284,7 +290,11 @@ func vsaStatements(v *Verification, opts AttestationOptions) []vsaStatement {
 			ext.Rebuilt = &vsaDigest{Name: r.Name, SHA256: r.SHA256, SHA512: r.SHA512}
 		}
 		level, passed := artifactLevel(v, a)
-		out = append(out, base(name, digest, resourceURI(v, opts, p.URL, name, digest), ext, passed, level))
+		uri := resourceURI(v, opts, p.URL, name, digest)
+		if a.Image != nil {
+			uri = imageResourceURI(a.Image, p.SHA256)
+		}
+		out = append(out, base(name, digest, uri, ext, passed, level))
 	}
 	if len(v.Artifacts) > 0 || (v.Verdict != VerdictBuildFailed && v.Verdict != VerdictError) {
 		return out

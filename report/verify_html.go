@@ -85,6 +85,8 @@ type verifyArtifact struct {
 	Incomplete                                  []string
 	Normalizations                              []verifyNormalization
 	DiffTitle, Legend                           string
+	// Image describes an image artifact (verifyImageLines).
+	Image []string
 	Groups                                      []htmlGroup
 }
 
@@ -255,6 +257,7 @@ func verifyArtifactOf(i int, a Artifact) verifyArtifact {
 		})
 	}
 	va.Incomplete = visibleAll(a.Incomplete)
+	va.Image = verifyImageLines(a)
 	for _, n := range a.Normalizations {
 		va.Normalizations = append(va.Normalizations, verifyNormalization{
 			Pass: text(n.Pass), Rebuilt: formatInt(n.ChangedRebuilt), Published: formatInt(n.ChangedPublished), Hid: hidTexts(n.Hid),

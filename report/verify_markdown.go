@@ -152,6 +152,9 @@ func mdArtifact(w *bufio.Writer, a Artifact, budget *int) {
 		summary += " — " + htmlText(a.Detail)
 	}
 	p("<details><summary>%s</summary>\n\n", summary)
+	for _, l := range verifyImageLines(a) {
+		p("- %s\n", mdItem(mdText(strings.TrimLeft(l, " "))))
+	}
 
 	if a.Published != nil {
 		p("- **Published**: %s\n", mdSide(a.Published))

@@ -161,6 +161,8 @@ func comparedBy(s string) string {
 		return "normalized content"
 	case "members":
 		return "members"
+	case "image":
+		return "image"
 	}
 	return visible(s, false)
 }
@@ -174,6 +176,8 @@ func comparedByLong(s string) string {
 		return "bytes: the two files, byte for byte"
 	case "normalized":
 		return "normalized content: both files rewritten with the allowed normalize passes, then compared byte for byte"
+	case "image":
+		return comparedByImage
 	case "members":
 		return "members: every member paired; those a member rule names compared by content, the others by content and security metadata; harmless differences (mtime, order, owner, pax, compression) not counted"
 	}

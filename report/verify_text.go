@@ -196,6 +196,9 @@ func (t *textWriter) artifactDetails(a Artifact) {
 	if a.Detail != "" {
 		t.line("  " + visible(a.Detail, false))
 	}
+	for _, l := range verifyImageLines(a) {
+		t.line("  " + l)
+	}
 	if a.Published != nil {
 		t.line("  published  " + sideLine(a.Published))
 	}

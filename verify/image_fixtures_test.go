@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,15 +13,6 @@ import (
 	"github.com/reproof/reproof/verify"
 )
 
-// imageVariantsInShortRun are the image variants `make test` judges for
-// every shape; REPROOF_TEST_ALL=1 (make test-all) judges them all.
-var imageVariantsInShortRun = map[fx.Shape][]fx.ImageVariant{
-	fx.Nimbus:    {fx.ImageFaithful, fx.ImageChangedEntrypoint, fx.ImageSetuid},
-	fx.Archlinux: {fx.ImageFaithful, fx.ImageWhiteout, fx.ImageRecompressed},
-	fx.Lix:       {fx.ImageFaithful, fx.ImageChangedFile, fx.ImageMovedTag},
-	fx.Garage:    {fx.ImageFaithful, fx.ImageExtraLayer, fx.ImageRetagged, fx.ImageChangedEnv},
-}
-
 // TestImageFixturesJudged judges, in-process (verify.Judge: the verdict
 // without a rebuild), every shape's published image against the image its
 // spec makes from the build's artifacts: the faithful image and the
@@ -31,13 +21,8 @@ var imageVariantsInShortRun = map[fx.Shape][]fx.ImageVariant{
 // follow as for files.
 func TestImageFixturesJudged(t *testing.T) {
 	env := fx.NewEnv(t)
-	all := os.Getenv("REPROOF_TEST_ALL") != ""
 	for _, shape := range fx.Shapes() {
-		variants := imageVariantsInShortRun[shape]
-		if all {
-			variants = fx.ImageVariants()
-		}
-		for _, v := range variants {
+		for _, v := range fx.ImageVariants() {
 			t.Run(string(shape)+"/"+string(v), func(t *testing.T) {
 				start := time.Now()
 				f := env.ImageFixture(t, shape, v)

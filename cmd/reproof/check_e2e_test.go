@@ -94,7 +94,17 @@ func (s *checkSetup) check(t *testing.T, f checkfx.Fixture, runtime string, args
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "reproof.toml"), p.Spec("project", s.images.Toolchain.Ref))
-	tmp := t.TempDir()
+	// TMPDIR holds the builds' work directories: the build user must be
+	// able to traverse it (disorderfs reads the checkout as that user),
+	// which t.TempDir (0700) is not.
+	tmp, err := os.MkdirTemp("", "reproof-check-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	inv := invocation{dir: dir, env: []string{"REPROOF_IMAGE_CACHE=" + s.cache, "TMPDIR=" + tmp}}
 	if runtime == "docker" {
 		if s.docker == nil {
@@ -206,7 +216,7 @@ func checkVerdict(t *testing.T, f checkfx.Fixture, run checkRun) {
 	var artifacts []string
 	for _, a := range rep.Artifacts {
 		artifacts = append(artifacts, a.Name)
-		want, differs := causes[a.Name]
+		want, differs := causes[strings.TrimPrefix(a.Name, "dist/")]
 		got := slices.Clone(a.Culprits)
 		slices.Sort(got)
 		switch {
@@ -228,8 +238,12 @@ func checkVerdict(t *testing.T, f checkfx.Fixture, run checkRun) {
 		}
 	}
 	slices.Sort(artifacts)
-	if !slices.Equal(artifacts, f.Artifacts) {
-		failf("artifacts %q, want %q", artifacts, f.Artifacts)
+	var wantArtifacts []string
+	for _, a := range f.Artifacts {
+		wantArtifacts = append(wantArtifacts, "dist/"+a) // named by their path in the checkout
+	}
+	if !slices.Equal(artifacts, wantArtifacts) {
+		failf("artifacts %q, want %q", artifacts, wantArtifacts)
 	}
 }
 

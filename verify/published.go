@@ -31,6 +31,9 @@ type published struct {
 	probed  []string          // the names asked for, for a source without a listing
 	// foundManifests counts the probed manifests and sidecars the source had.
 	foundManifests int
+	// nothingThere says why a source without a listing is not a release
+	// at all: it had none of the names asked for. "" otherwise.
+	nothingThere string
 }
 
 // namedSource is a source that can name an asset it does not list.
@@ -140,8 +143,9 @@ func (p *published) fetchNamed(ctx context.Context, names []string) error {
 	if len(names) > 0 && len(p.absent) == len(names) && p.foundManifests == 0 {
 		// Not a release that lacks these files: no release at all. The
 		// URL is wrong (or the server hides it), and calling every
-		// artifact missing would blame the build.
-		return fmt.Errorf("%s has none of the files asked for (%s, their checksum sidecars and %s; %s): it is not where the release is",
+		// artifact missing would blame the build. The artifacts are
+		// still listed; the verdict is an error (judge).
+		p.nothingThere = fmt.Sprintf("%s has none of the files asked for (%s, their checksum sidecars and %s; %s): it is not where the release is",
 			p.check.Source, plural(len(names), "rebuilt name"), strings.Join(probedManifests, ", "), p.check.Listed)
 	}
 	sort.Strings(p.names)

@@ -183,6 +183,10 @@ func judge(ctx context.Context, opts Options, v *report.Verification, pub *publi
 	v.Artifacts = arts
 	v.Warnings = append(v.Warnings, warnings...)
 	decide(v)
+	if pub.nothingThere != "" {
+		v.Verdict, v.Error = report.VerdictError, pub.nothingThere
+		v.Reason = "the verification could not be completed: " + v.Error
+	}
 	return nil
 }
 

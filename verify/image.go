@@ -352,9 +352,7 @@ func (j *imageJudge) imageVerdict(a *report.Artifact, pub, reb *image.Source, re
 	if len(content) > 0 {
 		// What a reader looks at first: a file or the config, before
 		// the history that records it.
-		sort.SliceStable(content, func(i, k int) bool {
-			return !strings.Contains(content[i].Path, "history/") && strings.Contains(content[k].Path, "history/")
-		})
+		sort.SliceStable(content, func(i, k int) bool { return detailRank(content[i].Path) < detailRank(content[k].Path) })
 		d := content[0]
 		detail := d.Path + ": " + d.Detail
 		if d.Detail == "" {
@@ -397,6 +395,23 @@ func (j *imageJudge) imageVerdict(a *report.Artifact, pub, reb *image.Source, re
 	}
 	a.Status, a.Normalizations = report.StatusEquivalent, norms
 	a.Detail = fmt.Sprintf("digests differ (published %s, rebuilt %s); equal after %s", shortDigest(pd), shortDigest(rd), strings.Join(names, ", "))
+}
+
+// detailRank orders differences for the one-line detail: a file of the
+// filesystem a container sees or of a layer, then the config, then a
+// layer as a whole, then the history.
+func detailRank(p string) int {
+	switch {
+	case strings.Contains(p, "squashed!/"):
+		return 0
+	case strings.Contains(p, "!/"):
+		return 1
+	case strings.Contains(p, "history/"):
+		return 4
+	case strings.Contains(p, "config/"):
+		return 2
+	}
+	return 3
 }
 
 func shortDigest(d string) string {

@@ -42,6 +42,9 @@ func TestVerifyImages(t *testing.T) {
 				args := append([]string{"verify", "--runtime", "runc", "--json", "report.json", "--markdown", "report.md",
 					"--html", "report.html", "--attestation", "vsa.intoto.jsonl"}, f.VerifyArgs()...)
 				r := reproof(t, invocation{dir: f.Dir}, args...)
+				if testing.Verbose() {
+					t.Logf("reproof %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stdout)
+				}
 				raw, err := os.ReadFile(filepath.Join(f.Dir, "report.json"))
 				if err != nil {
 					t.Fatalf("exit %d, no JSON report: %v\n%s", r.code, err, r.stderr)

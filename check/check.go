@@ -21,9 +21,6 @@ import (
 // Defaults of Options.
 const (
 	DefaultMaxBuilds = 16
-	// WorkPrefix names check's work directory (the builds' outputs) in
-	// the temporary directory; rebuild.WorkPrefixes lists it for gc.
-	WorkPrefix = "reproof-check-"
 )
 
 // DefaultJobs is how many builds run at once by default: 2 on a machine
@@ -84,6 +81,8 @@ type Result struct {
 	// BuildFailure, when varied builds failed where the reference did
 	// not: the variations that make the build fail.
 	BuildFailure *Artifact
+	// BuildLog is what the log of a failed reference build says.
+	BuildLog []string
 	// What was built, for the reports.
 	Repo, Tag, Commit string
 	SourceDateEpoch   int64
@@ -107,7 +106,8 @@ func (r *Result) ExitCode() int {
 // Artifact is one artifact of the reference build (or of the varied
 // build only) and what the check found about it.
 type Artifact struct {
-	// Name is its path relative to the checkout ("dist/app").
+	// Name is its name as rebuild names it (the file name in rebuild's
+	// output directory: "app" for dist/app).
 	Name   string
 	Status string
 	// Differences between the reference and the build under every
@@ -159,6 +159,8 @@ type Finding struct {
 	// Differences between the reference and the culprit's build.
 	Differences []compare.Difference
 	Hints       []string
+	// Log is what the log of the culprit's build says, when it failed.
+	Log []string
 }
 
 // failedName is the pseudo-artifact a failed build differs in.
@@ -168,9 +170,35 @@ const failedName = "\x00build"
 type build struct {
 	label     string
 	dir       string
-	artifacts map[string]rebuild.Artifact // by path
-	failed    error                       // a *rebuild.BuildError or ErrNoArtifacts
+	artifacts map[string]rebuild.Artifact // by name, as rebuild names them
+	failed    *failure
 	res       *rebuild.Result
+}
+
+// failure is a build that failed: a *rebuild.BuildError (with what its
+// log says) or ErrNoArtifacts.
+type failure struct {
+	err     error
+	explain []string // the log's lines that usually say why
+	tail    string   // the end of the log
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+
+// Log is what the report quotes of the failed build's log: the lines that
+// say why, else its last lines.
+func (f *failure) Log() []string {
+	if len(f.explain) > 0 {
+		return f.explain
+	}
+	lines := strings.Split(strings.TrimRight(f.tail, "\n"), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	return lines
 }
 
 // checker holds a check's state.
@@ -204,7 +232,8 @@ func Check(ctx context.Context, opts Options) (res *Result, err error) {
 	if c.progress == nil {
 		c.progress = io.Discard
 	}
-	c.work, err = owner.TempDir(opts.Rebuild.TempDir, WorkPrefix)
+	// The builds' outputs; rebuild.WorkPrefixes lists the prefix for gc.
+	c.work, err = owner.TempDir(opts.Rebuild.TempDir, "reproof-check-")
 	if err != nil {
 		return nil, fmt.Errorf("creating the work directory: %w", err)
 	}
@@ -255,6 +284,7 @@ func Check(ctx context.Context, opts Options) (res *Result, err error) {
 	}
 	if ref.failed != nil {
 		res.Verdict, res.Reason = BuildFailed, "the reference build failed: "+ref.failed.Error()
+		res.BuildLog = ref.failed.Log()
 		return res, nil
 	}
 
@@ -271,7 +301,9 @@ func Check(ctx context.Context, opts Options) (res *Result, err error) {
 		}
 	}
 	if all.failed != nil {
-		differing = append(differing, failedName)
+		// Nothing can be said of the artifacts: search what breaks the
+		// build.
+		differing = []string{failedName}
 	}
 	if len(differing) == 0 {
 		res.Verdict = Reproducible
@@ -318,11 +350,12 @@ func Check(ctx context.Context, opts Options) (res *Result, err error) {
 		res.BuildFailure = &Artifact{Name: "(the build)", Status: StatusMissing, Nondeterministic: f.nondeterministic}
 		for _, cu := range f.culprits {
 			b := c.builds[key(cu.set)]
-			why := ""
+			fd := Finding{Culprit: cu, Summary: "the build fails"}
 			if b != nil && b.failed != nil {
-				why = b.failed.Error()
+				fd.Summary += ": " + b.failed.Error()
+				fd.Log = b.failed.Log()
 			}
-			res.BuildFailure.Findings = append(res.BuildFailure.Findings, Finding{Culprit: cu, Summary: "the build fails: " + why})
+			res.BuildFailure.Findings = append(res.BuildFailure.Findings, fd)
 		}
 		res.Verdict = BuildFailed
 		res.Reason = "the build fails under variations it builds without (the reference built)"
@@ -381,6 +414,13 @@ func (c *checker) prepare(ctx context.Context) error {
 		return fmt.Errorf("looking for libfaketime in the image: %w", err)
 	}
 	c.host = h
+	if h.Runtime == "runc" {
+		// The image unpacked once for every build, each an overlay of it.
+		b.RootfsCache = filepath.Join(c.work, "rootfs")
+		if err := os.Mkdir(b.RootfsCache, 0o700); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -456,17 +496,17 @@ func (c *checker) buildOne(ctx context.Context, set []string) (*build, error) {
 	var be *rebuild.BuildError
 	switch {
 	case errors.As(err, &be):
-		b.failed = err
+		b.failed = &failure{err: err, explain: be.Explain, tail: be.LogTail}
 		return b, nil
 	case errors.Is(err, rebuild.ErrNoArtifacts):
-		b.failed = err
+		b.failed = &failure{err: err}
 		return b, nil
 	case err != nil:
 		return nil, fmt.Errorf("build %d (%s): %w", n, b.label, err)
 	}
 	b.artifacts = map[string]rebuild.Artifact{}
 	for _, a := range res.Artifacts {
-		b.artifacts[filepath.ToSlash(a.Path)] = a
+		b.artifacts[a.Name] = a
 	}
 	return b, nil
 }

@@ -148,11 +148,11 @@ func TestCheckNamesCulprits(t *testing.T) {
 				t.Errorf("verdict %s (exit %d), want not-reproducible (1)", res.Verdict, res.ExitCode())
 			}
 			want := map[string][]string{
-				"dist/path.txt":   {"build-path"},
-				"dist/user.txt":   {"user"},
-				"dist/tz.txt":     {"timezone"},
-				"dist/modes.tar":  {"user", "umask"},
-				"dist/stable.txt": nil,
+				"path.txt":   {"build-path"},
+				"user.txt":   {"user"},
+				"tz.txt":     {"timezone"},
+				"modes.tar":  {"user", "umask"},
+				"stable.txt": nil,
 			}
 			for _, a := range res.Artifacts {
 				w, ok := want[a.Name]
@@ -170,7 +170,7 @@ func TestCheckNamesCulprits(t *testing.T) {
 			// The modes.tar findings carry the engine's differences: a mode
 			// under umask, an owner under user.
 			for _, a := range res.Artifacts {
-				if a.Name != "dist/modes.tar" {
+				if a.Name != "modes.tar" {
 					continue
 				}
 				kinds := map[string]string{}
@@ -185,12 +185,12 @@ func TestCheckNamesCulprits(t *testing.T) {
 			}
 			for _, line := range []string{
 				"not-reproducible: 4 of 5 artifacts differ",
-				"build-path → dist/path.txt differs in content",
-				"timezone → dist/tz.txt differs in content",
-				"umask → dist/modes.tar differs in mode of",
+				"build-path → path.txt differs in content",
+				"timezone → tz.txt differs in content",
+				"umask → modes.tar differs in mode of",
 				"hint: file modes come from the umask",
 				"hint: the checkout path is embedded",
-				"identical: dist/stable.txt",
+				"identical: stable.txt",
 				"applied: build-path: checkout at " + variedWorkDir,
 			} {
 				if !strings.Contains(text.String(), line) {
@@ -292,4 +292,14 @@ func TestCheckBuildFailsUnderVariation(t *testing.T) {
 	if res.Verdict != BuildFailed || res.ExitCode() != 4 || res.BuildFailure == nil || !slices.Equal(res.BuildFailure.Culprits(), []string{"umask"}) {
 		t.Errorf("verdict %s (%s), build failure %+v: want build-failed under umask", res.Verdict, res.Reason, res.BuildFailure)
 	}
+	var text bytes.Buffer
+	if err := Text(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"build-failed: the build fails under umask", "umask → the build fails: the build command exited with status 3", "log: wrong umask"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, text.String())
+		}
+	}
+	checkJSON(t, res)
 }

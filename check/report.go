@@ -39,9 +39,15 @@ func culpritName(c Culprit) string {
 func Text(w io.Writer, r *Result) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%s: %s\n", r.Verdict, report.Visible(r.Reason))
+	for _, l := range r.BuildLog {
+		fmt.Fprintf(bw, "  log: %s\n", report.Visible(l))
+	}
 	if f := r.BuildFailure; f != nil {
 		for _, fd := range f.Findings {
 			fmt.Fprintf(bw, "%s → %s\n", culpritName(fd.Culprit), report.Visible(fd.Summary))
+			for _, l := range fd.Log {
+				fmt.Fprintf(bw, "  log: %s\n", report.Visible(l))
+			}
 		}
 	}
 	for _, a := range r.Artifacts {
@@ -178,6 +184,7 @@ type jsonReport struct {
 	Variations   []jsonVariation `json:"variations"`
 	Artifacts    []jsonArtifact  `json:"artifacts"`
 	BuildFailure *jsonArtifact   `json:"build_failure,omitempty"`
+	BuildLog     []string        `json:"build_log,omitempty"`
 	Warnings     []string        `json:"warnings"`
 }
 
@@ -220,6 +227,7 @@ type jsonFinding struct {
 	Summary     string          `json:"summary"`
 	Differences json.RawMessage `json:"differences"`
 	Hints       []string        `json:"hints"`
+	Log         []string        `json:"log,omitempty"`
 }
 
 // JSON writes the reproof/check/v1 document (docs/check.md), indented by
@@ -229,6 +237,7 @@ func JSON(w io.Writer, r *Result) error {
 	doc := jsonReport{Schema: JSONSchema, Verdict: r.Verdict, Reason: r.Reason, ExitCode: r.ExitCode(), Builds: r.Builds,
 		Environment: jsonEnv{Image: r.Image, ImageDigest: r.ImageDigest, Runtime: r.Runtime},
 		Variations:  []jsonVariation{}, Artifacts: []jsonArtifact{}, Warnings: append([]string{}, r.Warnings...)}
+	doc.BuildLog = r.BuildLog
 	if r.Commit != "" {
 		doc.Source = &jsonSource{Repo: r.Repo, Tag: r.Tag, Commit: r.Commit, SourceDateEpoch: r.SourceDateEpoch}
 	}
@@ -280,7 +289,7 @@ func jsonArtifactOf(a *Artifact) (jsonArtifact, error) {
 		return ja, err
 	}
 	for _, f := range a.Findings {
-		jf := jsonFinding{Variations: f.Variations, Together: f.Together(), Unsure: f.Unsure, Summary: f.Summary, Hints: f.Hints}
+		jf := jsonFinding{Variations: f.Variations, Together: f.Together(), Unsure: f.Unsure, Summary: f.Summary, Hints: f.Hints, Log: f.Log}
 		if jf.Hints == nil {
 			jf.Hints = []string{}
 		}

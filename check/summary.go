@@ -10,7 +10,7 @@ import (
 // summarize says in a few words what differs in an artifact, from the
 // engine's differences: "sections .rodata and .debug_line", "mtime of 3
 // entries and order", "content of share/doc.txt".
-func summarize(diffs []compare.Difference, status string, failed error) string {
+func summarize(diffs []compare.Difference, status string, failed *failure) string {
 	switch {
 	case failed != nil:
 		return "the build fails: " + failed.Error()

@@ -97,6 +97,10 @@ type Options struct {
 	// Variation, if set, builds in a varied environment (reproof check;
 	// vary.go).
 	Variation *Variation
+	// RootfsCache is RunSpec.RootfsCache: runc unpacks the image there
+	// once for all the builds that share it (reproof check). The caller
+	// removes it.
+	RootfsCache string
 }
 
 // DefaultTimeout bounds a build when Options.Timeout is zero.
@@ -280,6 +284,7 @@ func Rebuild(ctx context.Context, opts Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	spec.RootfsCache = opts.RootfsCache
 	res.Env, res.SecretEnv = withoutKeys(spec.Env, opts.SecretEnv), opts.SecretEnv
 	spec.Limits, spec.EngineTimeout = limits, engineTimeout
 

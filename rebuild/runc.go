@@ -209,7 +209,7 @@ func readPidFile(path string) (int, error) {
 // prepareBundle makes the OCI bundle for spec in scratch: the image
 // unpacked into scratch/rootfs, with the mountpoints the config needs, and
 // scratch/bundle/config.json. It returns the bundle directory.
-func (r *runc) prepareBundle(ctx context.Context, spec *RunSpec, scratch string) (string, error) {
+func (r *runc) prepareBundle(ctx context.Context, spec *RunSpec, scratch string) (_ string, err error) {
 	rootfs := filepath.Join(scratch, "rootfs")
 	bundle := filepath.Join(scratch, "bundle")
 	for _, dir := range []string{rootfs, bundle} {
@@ -221,8 +221,23 @@ func (r *runc) prepareBundle(ctx context.Context, spec *RunSpec, scratch string)
 	if err := os.Chmod(rootfs, 0o755); err != nil {
 		return "", err
 	}
-	if _, err := unpackRootfs(ctx, spec.Image.Image, rootfs, r.limits); err != nil {
-		return "", fmt.Errorf("unpacking image %s: %w", spec.Image.Digest, err)
+	cached := false
+	if spec.RootfsCache != "" {
+		var err error
+		if cached, err = r.cachedRootfs(ctx, spec, spec.RootfsCache, scratch, rootfs); err != nil {
+			return "", err
+		}
+	}
+	if cached {
+		defer func() {
+			if err != nil {
+				err = withCleanup(err, mountinfo.UnmountUnder(scratch))
+			}
+		}()
+	} else {
+		if _, err := unpackRootfs(ctx, spec.Image.Image, rootfs, r.limits); err != nil {
+			return "", fmt.Errorf("unpacking image %s: %w", spec.Image.Digest, err)
+		}
 	}
 	cfg, err := runcConfig(spec, rootfs)
 	if err != nil {

@@ -88,6 +88,10 @@ type RunSpec struct {
 	Hostname, Domainname string
 	CPUSet               string
 	Mounts               []RunMount
+	// RootfsCache, for runc: a directory where the image is unpacked once
+	// (by digest) for every build that names it; each build mounts an
+	// overlay of it. "" unpacks the image in ScratchDir for each build.
+	RootfsCache string
 }
 
 // BuildError reports a build command that ran and failed.

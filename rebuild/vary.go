@@ -296,6 +296,9 @@ func DisorderfsAvailable() error {
 	if os.Geteuid() != 0 {
 		return errors.New("disorderfs --multi-user needs root")
 	}
+	if !traversable(os.TempDir()) && !traversable("/tmp") {
+		return fmt.Errorf("neither %s nor /tmp is a directory the build user may reach, which disorderfs needs", os.TempDir())
+	}
 	return nil
 }
 
@@ -306,15 +309,23 @@ func DisorderfsAvailable() error {
 // that what the build creates is the build user's), and that user must be
 // able to walk to them: dir is first bound at a directory others may
 // traverse but not list, an owner-named work directory of its own in
-// os.TempDir() (reproof gc unmounts and removes one a killed run left).
+// os.TempDir(), or /tmp when the build user cannot reach that (reproof gc
+// unmounts and removes one a killed run left).
 func mountDisorder(ctx context.Context, dir, view string, t time.Duration) (_ func() error, err error) {
 	if err := DisorderfsAvailable(); err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(os.TempDir()); err != nil || fi.Mode().Perm()&0o001 == 0 {
-		return nil, fmt.Errorf("%s is not a directory other users may traverse, which disorderfs needs", os.TempDir())
+	parent := ""
+	for _, d := range []string{os.TempDir(), "/tmp"} {
+		if traversable(d) {
+			parent = d
+			break
+		}
 	}
-	pub, err := owner.TempDir("", "reproof-rebuild-")
+	if parent == "" {
+		return nil, fmt.Errorf("neither %s nor /tmp is a directory other users may reach, which disorderfs needs", os.TempDir())
+	}
+	pub, err := owner.TempDir(parent, "reproof-rebuild-")
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +370,26 @@ func mountDisorder(ctx context.Context, dir, view string, t time.Duration) (_ fu
 	}
 	mounted = append(mounted, view)
 	return undo, nil
+}
+
+// traversable tells whether any user may walk to dir: it and each of its
+// parents give others search permission.
+func traversable(dir string) bool {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for {
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return true
+		}
+		dir = parent
+	}
 }
 
 // unmountRetry unmounts p, waiting a little while it is busy (an engine

@@ -276,13 +276,28 @@ func (r *cliRuntime) stop(name string, t time.Duration, start *exec.Cmd, done <-
 
 // remove removes the container name, if it exists. An engine that does not
 // answer, or refuses, leaves it: the error says so.
+//
+// A container whose processes were just killed (an OOM kill, a limit) can
+// still hold its mounts for a moment: podman's rm then fails with "device
+// or resource busy". That answer is retried a few times, a second apart;
+// any other failure is reported at once.
 func (r *cliRuntime) remove(name string, t time.Duration) error {
-	_, err := r.call(context.Background(), t, nil, "rm", "--force", "--volumes", name)
-	if err == nil || strings.Contains(strings.ToLower(err.Error()), "no such container") {
-		return nil
+	var err error
+	for attempt := 0; ; attempt++ {
+		_, err = r.call(context.Background(), t, nil, "rm", "--force", "--volumes", name)
+		if err == nil || strings.Contains(strings.ToLower(err.Error()), "no such container") {
+			return nil
+		}
+		if attempt == removeRetries || !strings.Contains(strings.ToLower(err.Error()), "resource busy") {
+			break
+		}
+		time.Sleep(time.Second)
 	}
 	return fmt.Errorf("the build container %s was not removed: %w", name, err)
 }
+
+// removeRetries is how many times a busy container's removal is retried.
+const removeRetries = 5
 
 // exitState turns inspect's "CODE OOMKILLED ERROR" into Run's result.
 func exitState(runtime, state string) error {

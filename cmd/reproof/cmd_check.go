@@ -33,7 +33,7 @@ the comparison engine), and when they differ, search which variation
 causes each difference (each alone, then bisecting combinations, within
 --max-builds) and print it with a hint of the usual fix:
 
-  build-path → dist/app differs in sections .debug_line and .rodata
+  build-path → app differs in sections .debug_line and .rodata
     hint: the checkout path is embedded: build with -trimpath (Go), ...
 
 SPEC and the flags are rebuild's (no --out: check keeps no artifacts).

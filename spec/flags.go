@@ -59,7 +59,7 @@ func Flags() []Flag {
 		Flag{Name: "skip", Key: "skip", Kind: FlagList, VerifyOnly: true,
 			Usage: "declare the artifacts matching GLOB not reproducible, for REASON: `GLOB=REASON` (repeatable)"},
 		Flag{Name: "published-image", Key: "image", Kind: FlagList, VerifyOnly: true,
-			Usage: "verify the published image `REF[=ARTIFACT]` (docker://…): ARTIFACT is the rebuilt image (an oci-archive or docker-archive the build writes); a bare REF takes the recipe of the spec's one [[image]] (repeatable; replaces the [[image]] tables)"},
+			Usage: "verify the published container image `REF[=ARTIFACT]` (docker://…; docs/images.md): ARTIFACT is the rebuilt image the build writes (oci-archive or docker-archive); a bare REF takes the recipe of the spec's one [[image]] (repeatable; replaces the [[image]] tables)"},
 	)
 }
 

@@ -71,11 +71,16 @@ func CheckDockerfileFrom(r io.Reader) ([]string, error) {
 			return nil, fmt.Errorf("line %d: FROM names no image", n)
 		}
 		ref := args[0]
+		stage := ""
 		if len(args) >= 3 && strings.EqualFold(args[1], "AS") {
-			defer func(s string) { stages[s] = true }(strings.ToLower(args[2]))
+			stage = strings.ToLower(args[2])
+		}
+		known := ref == "scratch" || stages[strings.ToLower(ref)]
+		if stage != "" {
+			stages[stage] = true // named after this FROM: a later one may use it
 		}
 		switch {
-		case ref == "scratch", stages[strings.ToLower(ref)]:
+		case known:
 			continue
 		case strings.Contains(ref, "$"):
 			return nil, fmt.Errorf("line %d: FROM %s is made of build arguments: pin it by digest in the Dockerfile", n, ref)

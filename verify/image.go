@@ -233,9 +233,9 @@ func (j *imageJudge) rebuiltImage(im spec.Image) (*image.Source, string, error) 
 		if err != nil {
 			return nil, "", err
 		}
-		if err := buildDockerfile(j.ctx, buildahBuild{
-			dockerfile: df, context: j.rebuiltDir, out: out, epoch: j.epoch,
-			platforms: platformsOf(im, j.spec.Build.Platform), reg: j.reg, tmp: j.tmp, progress: j.progress,
+		if err := BuildDockerfile(j.ctx, DockerfileBuild{
+			Dockerfile: df, Context: j.rebuiltDir, Out: out, Epoch: j.epoch,
+			Platforms: platformsOf(im, j.spec.Build.Platform), Registry: j.reg, TempDir: j.tmp, Progress: j.progress,
 		}); err != nil {
 			return nil, "", err
 		}

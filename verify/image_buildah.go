@@ -21,16 +21,16 @@ import (
 	"github.com/reproof/reproof/spec"
 )
 
-// buildahBuild is one Dockerfile build by buildah.
-type buildahBuild struct {
-	dockerfile string // the Dockerfile
-	context    string // the build context: the rebuilt artifacts
-	out        string // the oci-archive to write
-	epoch      int64
-	platforms  []string
-	reg        rebuild.ImageOptions
-	tmp        string
-	progress   io.Writer
+// DockerfileBuild is one Dockerfile build by buildah.
+type DockerfileBuild struct {
+	Dockerfile string // the Dockerfile
+	Context    string // the build context: the rebuilt artifacts
+	Out        string // the oci-archive to write
+	Epoch      int64  // SOURCE_DATE_EPOCH
+	Platforms  []string
+	Registry   rebuild.ImageOptions
+	TempDir    string // holds buildah's storage while it builds
+	Progress   io.Writer
 }
 
 // ErrUnpinnedFrom is wrapped when a Dockerfile's FROM names an image
@@ -94,27 +94,28 @@ func CheckDockerfileFrom(r io.Reader) ([]string, error) {
 	return registries, sc.Err()
 }
 
-// buildDockerfile builds the Dockerfile with buildah in a storage of its
+// BuildDockerfile builds the Dockerfile with buildah in a storage of its
 // own (removed afterwards): network off, no layer cache, timestamps from
-// SOURCE_DATE_EPOCH; the image is written to b.out as an oci-archive.
-func buildDockerfile(ctx context.Context, b buildahBuild) error {
+// SOURCE_DATE_EPOCH, every FROM pinned by digest (CheckDockerfileFrom);
+// the image is written to b.Out as an oci-archive (tagged "rebuilt").
+func BuildDockerfile(ctx context.Context, b DockerfileBuild) error {
 	buildah, err := exec.LookPath("buildah")
 	if err != nil {
 		return errors.New("buildah is not installed (Debian: apt-get install buildah): it builds images from a dockerfile")
 	}
-	if len(b.platforms) > 1 {
+	if len(b.Platforms) > 1 {
 		return errors.New("a dockerfile image is built for one platform; give one in platforms")
 	}
-	f, err := os.Open(b.dockerfile)
+	f, err := os.Open(b.Dockerfile)
 	if err != nil {
 		return err
 	}
 	registries, err := CheckDockerfileFrom(f)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(b.dockerfile), err)
+		return fmt.Errorf("%s: %w", filepath.Base(b.Dockerfile), err)
 	}
-	store, err := owner.TempDir(b.tmp, "reproof-buildah-")
+	store, err := owner.TempDir(b.TempDir, "reproof-buildah-")
 	if err != nil {
 		return err
 	}
@@ -122,19 +123,19 @@ func buildDockerfile(ctx context.Context, b buildahBuild) error {
 	global := []string{"--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"), "--storage-driver", "vfs"}
 	tag := "localhost/reproof-rebuilt:" + strconv.FormatInt(int64(os.Getpid()), 10)
 	args := append(append([]string{}, global...), "build",
-		"--network", "none", "--layers=false", "--timestamp", strconv.FormatInt(b.epoch, 10),
-		"--pull=missing", "--platform", b.platforms[0], "--file", b.dockerfile, "--tag", tag)
-	if insecureRegistries(registries, b.reg) {
+		"--network", "none", "--layers=false", "--timestamp", strconv.FormatInt(b.Epoch, 10),
+		"--pull=missing", "--platform", b.Platforms[0], "--file", b.Dockerfile, "--tag", tag)
+	if insecureRegistries(registries, b.Registry) {
 		args = append(args, "--tls-verify=false")
 	}
-	args = append(args, b.context)
-	env := append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(b.epoch, 10), "TMPDIR="+store,
+	args = append(args, b.Context)
+	env := append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(b.Epoch, 10), "TMPDIR="+store,
 		"REGISTRY_AUTH_FILE="+os.Getenv("REGISTRY_AUTH_FILE"), "BUILDAH_ISOLATION=chroot")
-	if err := runBuildah(ctx, buildah, args, env, b.progress); err != nil {
+	if err := runBuildah(ctx, buildah, args, env, b.Progress); err != nil {
 		return err
 	}
-	push := append(append([]string{}, global...), "push", "--quiet", tag, "oci-archive:"+b.out+":rebuilt")
-	return runBuildah(ctx, buildah, push, env, b.progress)
+	push := append(append([]string{}, global...), "push", "--quiet", tag, "oci-archive:"+b.Out+":rebuilt")
+	return runBuildah(ctx, buildah, push, env, b.Progress)
 }
 
 func runBuildah(ctx context.Context, buildah string, args, env []string, progress io.Writer) error {

@@ -86,8 +86,8 @@ type verifyArtifact struct {
 	Normalizations                              []verifyNormalization
 	DiffTitle, Legend                           string
 	// Image describes an image artifact (verifyImageLines).
-	Image []string
-	Groups                                      []htmlGroup
+	Image  []string
+	Groups []htmlGroup
 }
 
 type verifySide struct {

@@ -30,16 +30,36 @@ func TestImageFixturesJudged(t *testing.T) {
 				vr := judgeImageFixture(t, f)
 				t.Logf("published in %s, judged in %s", made.Round(time.Millisecond), (time.Since(start) - made).Round(time.Millisecond))
 				checkImageVerdict(t, f, vr)
+				if v == fx.ImageRecompressed {
+					// The policy decides: no pass, no equivalence.
+					vr := judgeImageFixture(t, f, "passes", "none")
+					for _, a := range vr.Artifacts {
+						if a.Kind == verify.KindImage && (a.Status != report.StatusDifferent || !strings.Contains(a.Detail, "policy")) {
+							t.Errorf("with passes none: %s (%s), want different by the policy", a.Status, a.Detail)
+						}
+					}
+					vr = judgeImageFixture(t, f, "accept-normalized", "true")
+					if vr.ExitCode() != 0 {
+						t.Errorf("with --accept-normalized: exit %d (%s)", vr.ExitCode(), vr.Reason)
+					}
+				}
 			})
 		}
 	}
 }
 
-func judgeImageFixture(t *testing.T, f *fx.ImageFixture) *report.Verification {
+// judgeImageFixture judges the fixture with flags given as name, value
+// pairs.
+func judgeImageFixture(t *testing.T, f *fx.ImageFixture, flags ...string) *report.Verification {
 	t.Helper()
 	s, err := spec.Load(f.Spec)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(flags); i += 2 {
+		if err := s.SetFlag(flags[i], flags[i+1]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Validate(spec.NeedVerify); err != nil {
 		t.Fatal(err)

@@ -33,9 +33,10 @@ vet:
 test: deps vet
 	$(GO) test -race -count=1 ./...
 
-# The same with every `reproof check` fixture (make test runs a subset).
+# The same with every `reproof check` fixture and every published-image
+# variant verified end to end (make test runs a subset of each).
 test-all: deps vet
-	REPROOF_TEST_CHECK_ALL=1 $(GO) test -race -count=1 ./...
+	REPROOF_TEST_CHECK_ALL=1 REPROOF_TEST_ALL=1 $(GO) test -race -count=1 ./...
 
 demo: deps build
 	@bash examples/demo.sh $(BIN)

@@ -53,6 +53,8 @@ func Text(w io.Writer, r *Result) error {
 	for _, a := range r.Artifacts {
 		name := report.Visible(a.Name)
 		switch {
+		case r.BuildFailure != nil:
+			continue // not compared: the varied build failed
 		case a.Status == StatusIdentical:
 			continue
 		case a.Nondeterministic:
@@ -128,7 +130,7 @@ func Markdown(w io.Writer, r *Result) error {
 		}
 	}
 	for _, a := range r.Artifacts {
-		if a.Status == StatusIdentical {
+		if a.Status == StatusIdentical || r.BuildFailure != nil {
 			continue
 		}
 		if a.Nondeterministic || len(a.Findings) == 0 {

@@ -449,7 +449,7 @@ func checkRelPath(p string) error {
 		return err
 	}
 	if path.IsAbs(p) || slices.Contains(strings.Split(p, "/"), "..") {
-		return fmt.Errorf("%s: want a path relative to the checkout, without ..", quote(p))
+		return fmt.Errorf("%s: want a path relative to the checkout, without a .. component", quote(p))
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func TestParseImageErrors(t *testing.T) {
 		{`published = "docker://r.example/a:1"` + "\n" + `artifact = "out/other.tar"`, `is not matched by build.artifacts`},
 		{`published = "docker://r.example/a:1"` + "\n" + `base = "scratch"` + "\n" + `add = [{src = "dist/a", dest = "usr/bin/a"}]`, `dest: "usr/bin/a" is not an absolute path`},
 		{`published = "docker://r.example/a:1"` + "\n" + `base = "scratch"` + "\n" + `add = [{src = "dist/a", dest = "/a", owner = "0:0"}]`, `unknown key`},
-		{`published = "docker://r.example/a:1"` + "\n" + `base = "scratch"` + "\n" + `add = [{src = "../a", dest = "/a"}]`, `without ..`},
+		{`published = "docker://r.example/a:1"` + "\n" + `base = "scratch"` + "\n" + `add = [{src = "../a", dest = "/a"}]`, `without a .. component`},
 		{`published = "docker://r.example/a:1"` + "\n" + `base = "scratch"` + "\n" + `expose = ["http"]`, `"http" is not a port`},
 		{`published = "registry.example/a:1"` + "\n" + `base = "scratch"`, `is not an image reference`},
 		{`published = "docker://r.example/a:1"` + "\n" + `base = "scratch"` + "\n" + `entrypiont = []`, `unknown key (did you mean "entrypoint"?)`},

@@ -32,6 +32,9 @@ func cloneHead(ctx context.Context, dir, work string) (repo, commit string, err 
 		}
 		return strings.TrimSpace(string(out)), nil
 	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", "", err
+	}
 	if commit, err = git(dir, "rev-parse", "--verify", "HEAD^{commit}"); err != nil {
 		return "", "", fmt.Errorf("the working tree %q: %w", dir, err)
 	}

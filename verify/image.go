@@ -316,6 +316,8 @@ func (j *imageJudge) compareImages(a *report.Artifact, pub, reb *image.Source) e
 	if res.Image != nil {
 		a.Image.Platforms = res.Image.Platforms
 	}
+	// The sizes of what the references name: the index or manifest.
+	a.Published.Size, a.Rebuilt.Size = res.A.Size, res.B.Size
 	a.Differences, a.Incomplete = res.Differences, res.Incomplete
 	a.ComparedBy = "image"
 	j.imageVerdict(a, pub, reb, res)

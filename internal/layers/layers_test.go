@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	// Test infrastructure and examples: anything but the CLI.
 	"fixtures":                           {"*"},
 	"fixtures/images":                    {"*"},
+	"fixtures/check":                     {"*"},
 	"fixtures/cmd/fixture-release":       {"*"},
 	"fixtures/images/cmd/fixture-images": {"*"},
 	"examples/demo":                      {"*"},

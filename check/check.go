@@ -211,6 +211,9 @@ type checker struct {
 	mu       sync.Mutex
 	seq      int
 	builds   map[string]*build // by key of the set
+	// control is what the control build (a nil set) applies: nothing, or
+	// aslr (see search).
+	control []string
 }
 
 // Check builds the reference and a build under every applicable variation
@@ -322,7 +325,13 @@ func Check(ctx context.Context, opts Options) (res *Result, err error) {
 	var found map[string]*finding
 	if varied != nil {
 		var s *searcher
-		found, s, err = search(ctx, applied, allOut, differing, c.batch(ref), opts.MaxBuilds-2)
+		twin := ""
+		if slices.Contains(applied, "aslr") {
+			// With ASLR on, the reference is as random as any build: the
+			// control repeats the build with ASLR off instead.
+			twin, c.control = "aslr", []string{"aslr"}
+		}
+		found, s, err = search(ctx, applied, allOut, differing, c.batch(ref), opts.MaxBuilds-2, twin)
 		if err != nil {
 			return nil, err
 		}
@@ -486,8 +495,15 @@ func (c *checker) buildOne(ctx context.Context, set []string) (*build, error) {
 	c.seq++
 	n := c.seq
 	c.mu.Unlock()
-	o := withVariations(c.host, c.base, set)
+	vars := set
+	if set == nil {
+		vars = c.control
+	}
+	o := withVariations(c.host, c.base, vars)
 	b := &build{label: label(set), dir: filepath.Join(c.work, fmt.Sprintf("build-%02d", n))}
+	if set == nil && len(vars) > 0 {
+		b.label = "control, again with " + strings.Join(vars, ", ")
+	}
 	o.OutDir, o.Log = b.dir, nil
 	o.Progress = &prefixed{w: c.progress, prefix: fmt.Sprintf("check: build %d (%s): ", n, b.label)}
 	fmt.Fprintf(c.progress, "check: build %d: %s\n", n, b.label)
@@ -520,7 +536,14 @@ func (c *checker) batch(ref *build) batchBuilder {
 		}
 		outs := make([]outcome, len(bs))
 		for i, b := range bs {
-			outs[i] = c.outcome(ref, b)
+			twin := ref
+			if sets[i] == nil && c.control != nil {
+				// The control against the build it repeats.
+				if t := c.builds[key(c.control)]; t != nil && t.failed == nil {
+					twin = t
+				}
+			}
+			outs[i] = c.outcome(twin, b)
 		}
 		return outs, nil
 	}

@@ -102,13 +102,20 @@ func (s *searcher) run(ctx context.Context, sets ...[]string) ([]outcome, error)
 // variations cause it. budget is the builds it may make.
 //
 // With the budget for it, each variation is built alone against the
-// reference (plus one control build, made like the reference, which
-// tells nondeterminism from the environment), all in one batch; an
+// reference (plus one control build, which tells nondeterminism from the
+// environment), all in one batch; an
 // artifact no single variation explains is then searched for the
 // combination that changes it, by bisection (minimize). With less budget,
 // the variations are split in halves recursively (group testing), which
 // finds k culprits among n in about 2k·log2(n) builds.
-func search(ctx context.Context, vars []string, all outcome, differing []string, build batchBuilder, budget int) (map[string]*finding, *searcher, error) {
+//
+// The control build is a twin: its outcome says what differs between it
+// and a build made alike. With twin "", it is made like the reference.
+// With twin a variation (aslr), it repeats that variation's single
+// build: ASLR randomizes every build where it is on, the reference's
+// included, so an artifact that differs under every variation alone but
+// not between the two builds with ASLR off is ASLR's doing.
+func search(ctx context.Context, vars []string, all outcome, differing []string, build batchBuilder, budget int, twin string) (map[string]*finding, *searcher, error) {
 	s := &searcher{build: build, budget: budget, cache: map[string]outcome{key(vars): all, key([]string{}): {}}}
 	found := map[string]*finding{}
 	for _, a := range differing {
@@ -156,8 +163,11 @@ func search(ctx context.Context, vars []string, all outcome, differing []string,
 					f.culprits = append(f.culprits, Culprit{Variations: []string{v}, set: []string{v}})
 				}
 			}
-			if len(control) == 0 && len(vars) >= 3 && len(f.culprits) == len(vars) {
+			switch {
+			case len(control) == 0 && len(vars) >= 3 && len(f.culprits) == len(vars):
 				f.nondeterministic, f.culprits = true, nil
+			case len(control) > 0 && twin != "" && slices.Contains(vars, twin) && len(f.culprits) == len(vars):
+				f.culprits = []Culprit{{Variations: []string{twin}, set: []string{twin}}}
 			}
 		}
 	} else if err := s.explore(ctx, vars, differing, found); err != nil {

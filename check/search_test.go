@@ -90,38 +90,47 @@ func TestSearch(t *testing.T) {
 		world  world
 		budget int
 		want   string
+		twin   string
 		// maxBuilds caps the builds the search may make (all within budget).
 	}{
 		{"one culprit, singles", all13, world{"app": has("build-path")}, 14,
-			"app: build-path"},
+			"app: build-path", ""},
 		{"two independent causes of one artifact", all13, world{"app": anyOf("hostname", "timezone")}, 14,
-			"app: timezone hostname"},
+			"app: timezone hostname", ""},
 		{"several artifacts", all13, world{"app": has("build-path"), "app.tar.gz": anyOf("umask", "time"), "same": func(map[string]bool, bool) bool { return false }}, 14,
-			"app.tar.gz: umask time\napp: build-path"},
+			"app.tar.gz: umask time\napp: build-path", ""},
 		{"only together", all13, world{"app": has("locale", "file-order")}, 30,
-			"app: locale+file-order"},
+			"app: locale+file-order", ""},
 		{"only together, three", all13, world{"app": has("user", "cpus", "time")}, 40,
-			"app: user+cpus+time"},
+			"app: user+cpus+time", ""},
 		{"only together, out of budget", all13, world{"app": has("locale", "file-order")}, 14,
-			"app: among(" + strings.Join(all13, "+") + ")"},
+			"app: among(" + strings.Join(all13, "+") + ")", ""},
 		{"nondeterministic: the control build differs", all13, world{"rand": always}, 14,
-			"rand: nondeterministic"},
+			"rand: nondeterministic", ""},
 		{"nondeterministic without a control build: every single differs", all13, world{"rand": always}, 13,
-			"rand: nondeterministic"},
+			"rand: nondeterministic", ""},
 		{"group testing when singles do not fit", all13, world{"app": has("kernel")}, 10,
-			"app: kernel"},
+			"app: kernel", ""},
 		{"group testing, two culprits", all13, world{"app": anyOf("user", "aslr")}, 12,
-			"app: user among(aslr+time)"},
+			"app: user among(aslr+time)", ""},
 		{"group testing, two culprits, apart", all13, world{"app": anyOf("user", "home")}, 12,
-			"app: user home"},
+			"app: user home", ""},
 		{"group testing, interaction, out of budget", all13, world{"app": has("user", "aslr")}, 12,
-			"app: among(user+aslr+time)"},
+			"app: among(user+aslr+time)", ""},
 		{"group testing, out of budget", all13, world{"app": has("kernel")}, 2,
-			"app: among(home+environment+cpus+file-order+kernel+aslr+time)"},
+			"app: among(home+environment+cpus+file-order+kernel+aslr+time)", ""},
 		{"one variation", []string{"umask"}, world{"app": has("umask")}, 14,
-			"app: umask"},
+			"app: umask", ""},
+		// ASLR on randomizes the reference and every build but those with
+		// aslr (ASLR off); the control repeats the aslr build.
+		{"aslr: the twin control agrees", all13, world{"addr": func(_ map[string]bool, control bool) bool { return !control }}, 14,
+			"addr: aslr", "aslr"},
+		{"aslr twin: random anyway", all13, world{"rand": always}, 14,
+			"rand: nondeterministic", "aslr"},
+		{"aslr twin: other culprits unchanged", all13, world{"app": has("umask")}, 14,
+			"app: umask", "aslr"},
 		{"one variation, nondeterministic", []string{"umask"}, world{"app": always}, 14,
-			"app: nondeterministic"},
+			"app: nondeterministic", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,7 +143,7 @@ func TestSearch(t *testing.T) {
 				differing = append(differing, a)
 			}
 			slices.Sort(differing)
-			found, s, err := search(context.Background(), tt.vars, all[0], differing, b, tt.budget)
+			found, s, err := search(context.Background(), tt.vars, all[0], differing, b, tt.budget, tt.twin)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +173,7 @@ func TestSearchGroupTestingIsFrugal(t *testing.T) {
 		b := w.builder(&log)
 		all, _ := b(context.Background(), [][]string{Names()})
 		log = nil
-		found, _, err := search(context.Background(), Names(), all[0], []string{"app"}, b, 12)
+		found, _, err := search(context.Background(), Names(), all[0], []string{"app"}, b, 12, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,20 +18,54 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// TestReleaseBuild builds the release of the working tree twice, into
-// two output directories, from two temporary directories: the same
-// bytes. The binary in the archive says the stamped version, is static,
+// snapshot copies the working tree's files (tracked and untracked, not
+// ignored) into each of dirs: trees no one edits while the test builds
+// from them.
+func snapshot(t *testing.T, root string, dirs ...string) {
+	t.Helper()
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		src := filepath.Join(root, name)
+		fi, err := os.Lstat(src)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // deleted, or a symlink no build reads
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range dirs {
+			dst := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, data, fi.Mode().Perm()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestReleaseBuild builds the release of a snapshot of the working tree
+// twice, from two copies under different paths, into two output
+// directories, with two temporary directories: the same bytes. The binary in the archive says the stamped version, is static,
 // and records -trimpath and no VCS; the archive holds the docs, the
 // completions and the man page; the image archive is an OCI layout.
 func TestReleaseBuild(t *testing.T) {
 	testenv.RequireTools(t, "go", "tar")
-	root, err := filepath.Abs("../../../..")
+	tree, err := filepath.Abs("../../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
+	copyA := filepath.Join(t.TempDir(), "a")
+	copyB := filepath.Join(t.TempDir(), "another", "path", "b")
+	snapshot(t, tree, copyA, copyB)
 	const version, commit = "v1.2.3", "0123456789abcdef0123456789abcdef01234567"
 	epoch := time.Unix(1700000000, 0).UTC()
-	build := func(out, tmp string) []string {
+	build := func(root, out, tmp string) []string {
 		t.Helper()
 		t.Setenv("TMPDIR", tmp)
 		var stderr bytes.Buffer
@@ -44,8 +78,8 @@ func TestReleaseBuild(t *testing.T) {
 		return names
 	}
 	outA, outB := t.TempDir(), t.TempDir()
-	namesA := build(outA, t.TempDir())
-	build(outB, t.TempDir())
+	namesA := build(copyA, outA, t.TempDir())
+	build(copyB, outB, t.TempDir())
 	want := []string{dist.ArchiveName(version, dist.ReleasePlatforms[0]), dist.ArchiveName(version, dist.ReleasePlatforms[1]), dist.OCIArchiveName(version)}
 	if len(namesA) != len(want) {
 		t.Fatalf("release-build wrote %q, want %q", namesA, want)
@@ -94,8 +128,8 @@ func TestReleaseBuild(t *testing.T) {
 			t.Errorf("go version -m lacks %q:\n%s", w, info)
 		}
 	}
-	if strings.Contains(string(info), "vcs.revision") || strings.Contains(string(info), root) {
-		t.Errorf("the binary records VCS data or the checkout path %s:\n%s", root, info)
+	if strings.Contains(string(info), "vcs.revision") || strings.Contains(string(info), copyA) {
+		t.Errorf("the binary records VCS data or the checkout path %s:\n%s", copyA, info)
 	}
 	if out, err := exec.Command("file", bin).Output(); err == nil && !strings.Contains(string(out), "statically linked") {
 		t.Errorf("file %s = %s, want statically linked", bin, out)

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -288,19 +287,25 @@ type BenchRow struct {
 }
 
 // reprotestCulprits reads the variations `reprotest --auto-build` blames
-// from its output: the lines after "Observed unreproducibility when
-// varying each of the following:" up to the next sentence.
-var reprotestBlame = regexp.MustCompile(`(?m)^Observed unreproducibility when varying each of the following:\n((?:[a-z_]+\n)+)`)
-
+// from its output: the names (one line, space-separated) after "Observed
+// unreproducibility when varying each of the following:", mapped to
+// reproof's names.
 func reprotestCulprits(out string) []string {
 	var names []string
-	for _, m := range reprotestBlame.FindAllStringSubmatch(out, -1) {
-		for _, n := range strings.Fields(m[1]) {
-			if ours, ok := reprotestNames[n]; ok {
-				n = ours
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "Observed unreproducibility when varying each of the following:" {
+			continue
+		}
+		for _, next := range lines[i+1:] {
+			if strings.HasPrefix(next, "The build") || strings.HasPrefix(next, "Not reproducible") {
+				break
 			}
-			if !slices.Contains(names, n) {
-				names = append(names, n)
+			for _, n := range strings.Fields(next) {
+				ours, ok := reprotestNames[n]
+				if ok && !slices.Contains(names, ours) {
+					names = append(names, ours)
+				}
 			}
 		}
 	}
@@ -390,5 +395,23 @@ func TestCheckVersusReprotest(t *testing.T) {
 	}
 	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReprotestCulprits reads reprotest --auto-build's conclusions as
+// reprotest 0.7.23 prints them.
+func TestReprotestCulprits(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		want []string
+	}{
+		{"WARNING:reprotest:x\nObserved unreproducibility when varying each of the following:\nhome build_path\nThe build is probably reproducible when varying other things.\n", []string{"build-path", "home"}},
+		{"Observed unreproducibility when varying each of the following:\nnum_cpus\nThe build is probably reproducible when varying other things.\n", []string{"cpus"}},
+		{"--- a\n+++ b\nNot reproducible, even when fixing as much as reprotest knows how to. :(\n", nil},
+		{"=======================\nReproduction successful\n=======================\n", nil},
+	} {
+		if got := reprotestCulprits(tc.out); !slices.Equal(got, tc.want) {
+			t.Errorf("reprotestCulprits(%q) = %q, want %q", tc.out, got, tc.want)
+		}
 	}
 }

@@ -24,8 +24,8 @@ import (
 // each named by owner.TempDir or owner.TempFile: the rebuild's work
 // directory (checkout, runc state and root filesystem), verify's, the
 // comparison's, normalize's, gpgv's home, git's home for ls-remote and
-// a spooled zip. A test holds
-// this list to the calls in the code.
+// a spooled zip, buildah's private storage for a Dockerfile image. A test
+// holds this list to the calls in the code.
 var WorkPrefixes = []string{
 	"reproof-rebuild-",
 	"reproof-check-",
@@ -35,6 +35,7 @@ var WorkPrefixes = []string{
 	"reproof-gpgv-",
 	"reproof-git-home-",
 	"reproof-zip-",
+	"reproof-buildah-",
 }
 
 // sweepTimeout bounds each engine or runc command of a sweep: listing the

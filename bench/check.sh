@@ -8,7 +8,7 @@
 #     (GNU tools, gcc) in a copy under /tmp, a control build and an
 #     experiment with every variation, then one build per variation to
 #     name the culprits;
-#   - reproof check --vary all --runtime runc: the build in the fixture
+#   - reproof check --vary all --runtime runc --jobs NCPU: the build in the fixture
 #     toolchain image (busybox, tcc, libfaketime), a reference build and a
 #     varied one, then the culprit search.
 # For each: whether it finds the nondeterminism, the culprits it names,
@@ -77,8 +77,9 @@ print()
 print("`bash bench/check.sh` — %s CPUs (shared), %s, reprotest %s. For each fixture project" % (cpus, day, version))
 print("of `fixtures/check` (reproducible except for the variation it is named after), reprotest")
 print("`--auto-build` with its null server (the build on the host, GNU tools and gcc, variations:")
-print("`%s`) and `reproof check --vary all --runtime runc` (the build in the" % rows[0]["reprotest_varied"])
-print("fixture toolchain image). *Found*: says the build is not reproducible; *culprits*: the")
+print("`%s`, one build at a time) and `reproof check --vary all --runtime runc --jobs %d`" % (rows[0]["reprotest_varied"], rows[0]["reproof_jobs"]))
+print("(the build in the fixture toolchain image, a fresh container each). *Found*: says the")
+print("build is not reproducible; *culprits*: the")
 print("variations it names (reprotest's names mapped to reproof's; ✓: the fixture's culprits, + what")
 print("else was blamed); times are wall clock. reprotest's user_group variation fails on this host")
 print("(reprotest 0.7.23 calls sudo with an option sudo 1.9 refuses), so it runs without it.")
@@ -102,7 +103,7 @@ faster = sum(1 for r in rows if r["reproof_seconds"] < r["reprotest_seconds"])
 print("reproof finds what reprotest finds: %s. Names the culprits wherever reprotest names one: %s." % (
     "yes" if not missed else "**no** (" + ", ".join(missed) + ")",
     "yes" if not other else "**no** (" + ", ".join(other) + ")"))
-print("Faster on %d of %d fixtures; %.1fx less wall time in total." % (faster, len(rows), tr / tp if tp else 0))
+print("reproof is faster on %d of %d fixtures; in total %.0f s against reprotest's %.0f s (%.2fx)." % (faster, len(rows), tp, tr, tr / tp if tp else 0))
 print("<!-- check:end -->")
 EOF
 replace_section "$doc" "$begin_marker" "$end_marker" "$section"

@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -278,6 +280,7 @@ type BenchRow struct {
 	ReproofBuilds   int      `json:"reproof_builds"`
 	ReproofSeconds  float64  `json:"reproof_seconds"`
 	ReproofExit     int      `json:"reproof_exit"`
+	ReproofJobs     int      `json:"reproof_jobs"`
 	// Reprotest's (--auto-build, null server, on the host).
 	ReprotestFound    bool     `json:"reprotest_found"`
 	ReprotestCulprits []string `json:"reprotest_culprits"`
@@ -321,7 +324,7 @@ const reprotestVariations = "+all,-user_group"
 
 // TestCheckVersusReprotest runs, for every fixture, Debian's reprotest
 // (--auto-build, its null server: the build on this host, in /tmp) and
-// `reproof check` (runc), and writes a BenchRow per fixture to the file
+// `reproof check` (runc, --jobs the number of CPUs), and writes a BenchRow per fixture to the file
 // REPROOF_CHECK_BENCH names. It fails where reproof misses what
 // reprotest finds, or does not name the fixture's culprits where reprotest
 // names one.
@@ -356,7 +359,10 @@ func TestCheckVersusReprotest(t *testing.T) {
 			row.ReprotestFound = row.ReprotestExit == 1
 			row.ReprotestCulprits = reprotestCulprits(string(text))
 
-			run := s.check(t, f, "runc", "--vary", "all")
+			// Builds in parallel as the machine allows; reprotest builds one
+			// at a time.
+			row.ReproofJobs = goruntime.NumCPU()
+			run := s.check(t, f, "runc", "--vary", "all", "--jobs", strconv.Itoa(row.ReproofJobs))
 			row.ReproofSeconds, row.ReproofExit, row.ReproofBuilds = run.took.Seconds(), run.code, run.report.Builds
 			row.ReproofFound = run.report.Verdict == "not-reproducible"
 			for _, a := range run.report.Artifacts {

@@ -395,7 +395,7 @@ func TestDebAmbiguitiesThroughOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer closeOK(t, s)
 	if !s.Format.Deb {
 		t.Fatalf("Format = %v, want a deb", s.Format)
 	}

@@ -109,7 +109,11 @@ func readCpio(data []byte) (order []string, entries map[string]cpioView, contain
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer s.Close()
+	defer func() {
+		if cerr := s.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing: %w", cerr)
+		}
+	}()
 	entries = map[string]cpioView{}
 	for {
 		e, err := s.Next()
@@ -414,7 +418,10 @@ func extractedTree(t *testing.T, dir string) map[string]string {
 		if err != nil || p == dir {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
 		st := info.Sys().(*syscall.Stat_t)
 		var desc string
 		switch m := info.Mode(); {

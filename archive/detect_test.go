@@ -43,12 +43,12 @@ func TestOpenDetectsByContent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			defer closeOK(t, f)
 			s, err := Open(f, path, Options{})
 			if err != nil {
 				t.Fatalf("Open(%q): %v", tt.file, err)
 			}
-			defer s.Close()
+			defer closeOK(t, s)
 			if got := s.Format.String(); got != tt.want {
 				t.Errorf("Open(%q).Format = %q, want %q", tt.file, got, tt.want)
 			}

@@ -18,12 +18,11 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	s, err := archive.Open(f, f.Name(), archive.Options{Digest: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer s.Close()
 	fmt.Println("format:", s.Format)
 	for {
 		e, err := s.Next()
@@ -34,9 +33,16 @@ func ExampleOpen() {
 			log.Fatal(err)
 		}
 		if e.Name == "t/run.sh" {
-			io.Copy(io.Discard, s) // the digest is set once the content is read
+			// The digest is set once the content is read.
+			if _, err := io.Copy(io.Discard, s); err != nil {
+				log.Fatal(err)
+			}
 			fmt.Printf("%s %v %04o %d bytes sha256:%x\n", e.Name, e.Type, e.Mode, e.Size, e.Digest[:8])
 		}
+	}
+	// Close removes what the stream spilled to disk.
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
 	}
 	// Output:
 	// format: tar+xz
@@ -50,7 +56,7 @@ func ExampleNormalize() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	var out bytes.Buffer
 	rep, err := archive.Normalize(context.Background(), f, f.Name(), &out, archive.NormalizeOptions{
 		Passes:   archive.AllPasses(),

@@ -36,12 +36,16 @@ func readStream(path string, limits archive.Limits) (names []string, s *archive.
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	s, err = archive.Open(f, filepath.Base(path), archive.Options{Limits: limits, Digest: true, TempDir: filepath.Dir(path)})
 	if err != nil {
 		return nil, nil, err
 	}
-	defer s.Close()
+	defer func() {
+		if cerr := s.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing: %w", cerr)
+		}
+	}()
 	if !s.Format.IsArchive() {
 		_, err = io.Copy(io.Discard, s)
 		return nil, s, err
@@ -90,7 +94,9 @@ func gzipped(t *testing.T, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +164,9 @@ func TestHostileArchives(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				fw.Write(make([]byte, 1024))
+				if _, err := fw.Write(make([]byte, 1024)); err != nil {
+					return err
+				}
 				return zw.Close()
 			}},
 		{name: "sparse file of 1 TiB", limits: small, want: "(--max-bytes)",
@@ -248,7 +256,11 @@ func TestHostileArchives(t *testing.T) {
 			if err := f.Close(); err != nil {
 				t.Fatal(err)
 			}
-			defer os.Remove(path)
+			defer func() {
+				if err := os.Remove(path); err != nil {
+					t.Error(err)
+				}
+			}()
 			var names []string
 			var s *archive.Stream
 			start := time.Now()
@@ -280,7 +292,7 @@ func TestHostileArchives(t *testing.T) {
 			if peak > 160<<20 {
 				t.Errorf("peak heap %d MiB, want less than 160", peak>>20)
 			}
-			if left, _ := filepath.Glob(filepath.Join(dir, "reproof-*")); len(left) > 0 {
+			if left, err := filepath.Glob(filepath.Join(dir, "reproof-*")); err != nil || len(left) > 0 {
 				t.Errorf("left %q behind", left)
 			}
 		})
@@ -417,8 +429,12 @@ xz -t streams.xz
 			t.Fatalf("OpenPayload(%s): %v", name, err)
 		}
 		got, err := io.ReadAll(r)
-		r.Close()
-		f.Close()
+		if cerr := r.Close(); err == nil {
+			err = cerr
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 		want := input
 		if name == "streams.xz" {
 			want = bytes.Repeat(input, 3)

@@ -293,7 +293,7 @@ func normalizeFile(t *testing.T, in string) normalized {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	spill := t.TempDir()
 	var out bytes.Buffer
 	rep, err := archive.Normalize(context.Background(), f, in, &out, archive.NormalizeOptions{
@@ -308,7 +308,9 @@ func normalizeFile(t *testing.T, in string) normalized {
 	if after, err := os.ReadFile(in); err != nil || !bytes.Equal(after, before) {
 		t.Fatalf("Normalize(%q) modified its input (err %v)", in, err)
 	}
-	if left, _ := os.ReadDir(spill); len(left) > 0 {
+	if left, err := os.ReadDir(spill); err != nil {
+		t.Error(err)
+	} else if len(left) > 0 {
 		t.Errorf("Normalize(%q) left %d files in its TempDir, e.g. %q", in, len(left), left[0].Name())
 	}
 	dir := t.TempDir()
@@ -739,7 +741,7 @@ func checkZipEntry(t *testing.T, path, name, want string) {
 	if err != nil {
 		t.Fatalf("zip.OpenReader(%q): %v", path, err)
 	}
-	defer zr.Close()
+	defer zr.Close() //nolint:errcheck // opened read-only
 	for _, f := range zr.File {
 		if f.Name != name {
 			continue
@@ -752,7 +754,9 @@ func checkZipEntry(t *testing.T, path, name, want string) {
 			t.Fatalf("opening zip entry %q: %v", name, err)
 		}
 		got, err := io.ReadAll(rc)
-		rc.Close()
+		if cerr := rc.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil || !bytes.Equal(got, wantBytes) {
 			t.Errorf("zip entry %q has content %q (err %v), want %q", name, got, err, wantBytes)
 		}

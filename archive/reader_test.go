@@ -24,19 +24,28 @@ type entrySummary struct {
 	Digest   string
 }
 
+// closeOK closes c, failing the test if that fails: a Stream's Close
+// removes its spill files.
+func closeOK(t testing.TB, c io.Closer) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
 func readAll(t *testing.T, path string, opts Options) (Format, map[string]entrySummary, []string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer closeOK(t, f)
 	opts.Digest = true
 	s, err := Open(f, path, opts)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", path, err)
 	}
-	defer s.Close()
+	defer closeOK(t, s)
 	got := map[string]entrySummary{}
 	var order []string
 	for {
@@ -153,12 +162,12 @@ func TestReaderMultiMemberGzip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer closeOK(t, f)
 	s, err := Open(f, "multi.gz", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer closeOK(t, s)
 	got, err := io.ReadAll(s)
 	if err != nil {
 		t.Fatal(err)
@@ -172,8 +181,12 @@ func TestReaderLimits(t *testing.T) {
 	// A gzip bomb: 64 MiB of one byte in a few KiB.
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
-	zw.Write(bytes.Repeat([]byte{'a'}, 64<<20))
-	zw.Close()
+	if _, err := zw.Write(bytes.Repeat([]byte{'a'}, 64<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Open(bytes.NewReader(bomb.Bytes()), "bomb.gz", Options{Limits: Limits{MaxBytes: 1 << 20}})
 	if err != nil {
 		t.Fatal(err)
@@ -182,18 +195,18 @@ func TestReaderLimits(t *testing.T) {
 	if !errors.Is(err, ErrLimit) {
 		t.Errorf("reading a 64 MiB bomb with a 1 MiB cap: err = %v, want ErrLimit", err)
 	}
-	s.Close()
+	closeOK(t, s)
 
 	f, err := os.Open("testdata/seed/pax.tar")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer closeOK(t, f)
 	s, err = Open(f, "pax.tar", Options{Limits: Limits{MaxEntries: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer closeOK(t, s)
 	for err == nil {
 		_, err = s.Next()
 	}
@@ -234,10 +247,17 @@ func drain(t *testing.T, name string, data []byte) {
 		}
 		return
 	}
-	defer s.Close()
+	clean := false
+	defer func() {
+		// After a read error, Close repeats it.
+		if err := s.Close(); clean && err != nil {
+			t.Errorf("Close(%s, %d bytes) after a clean end: %v", name, len(data), err)
+		}
+	}()
 	for {
 		e, err := s.Next()
 		if err == io.EOF {
+			clean = true
 			return
 		}
 		if err != nil {

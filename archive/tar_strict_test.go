@@ -700,7 +700,11 @@ func (x *tarExtractorSet) trees(t *testing.T, dir string) [3]string {
 		if outside := tarWalkTree(t, filepath.Join(dir, fmt.Sprintf("%d.outside", i))); outside != "" {
 			tree += "outside: " + outside
 		}
-		if status, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%d.status", i))); len(status) > 0 {
+		status, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%d.status", i)))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if len(status) > 0 {
 			tree += "fails: " + string(status) + "\n"
 		}
 		trees[i] = tree
@@ -716,31 +720,47 @@ func tarFirstLine(s string) string {
 // tarWalkTree lists a directory tree: path, type, mode, owner, content and
 // link count of files, link targets; "" when it does not exist.
 func tarWalkTree(t *testing.T, root string) string {
+	t.Helper()
 	var lines []string
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == root {
-			return nil
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if p == root && errors.Is(err, fs.ErrNotExist) {
+			return fs.SkipAll
 		}
-		rel, _ := filepath.Rel(root, p)
+		if err != nil || p == root {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
 		fi, err := os.Lstat(p)
 		if err != nil {
-			return nil
+			return err
 		}
 		st := fi.Sys().(*syscall.Stat_t)
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
 			lines = append(lines, fmt.Sprintf("%s -> %s", rel, target))
 		case fi.IsDir():
 			lines = append(lines, fmt.Sprintf("%s/ %04o", rel, fi.Mode().Perm()))
 		case fi.Mode().IsRegular():
-			b, _ := os.ReadFile(p)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
 			lines = append(lines, fmt.Sprintf("%s %04o %d:%d links=%d %s", rel, fi.Mode().Perm(), st.Uid, st.Gid, st.Nlink, tarDigestLine(b)))
 		default:
 			lines = append(lines, fmt.Sprintf("%s %v", rel, fi.Mode().Type()))
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatalf("listing %q: %v", root, err)
+	}
 	if len(lines) == 0 {
 		return ""
 	}

@@ -84,11 +84,11 @@ func zipOurReading(t *testing.T, data []byte) (zipOurs, bool) {
 	s, err := Open(bytes.NewReader(data), "fuzz", Options{Limits: fuzzLimits}) // read in place: no spool
 	if err != nil || s.Format.Container != Zip {
 		if s != nil {
-			s.Close()
+			closeOK(t, s)
 		}
 		return nil, false
 	}
-	defer s.Close()
+	defer closeOK(t, s)
 	if len(s.Ambiguities()) > 0 {
 		return nil, false
 	}
@@ -347,9 +347,9 @@ func zipPythonReading(data []byte) []string {
 // bsdtar and git archive (the seeds of FuzzZipDifferential) carry no
 // ambiguity, and that unzip and Python, run for real, extract what we read.
 func TestZipRealToolsUnambiguous(t *testing.T) {
-	paths, _ := filepath.Glob("testdata/fuzz/FuzzZipDifferential/seed-*")
-	if len(paths) == 0 {
-		t.Fatal("no seeds")
+	paths, err := filepath.Glob("testdata/fuzz/FuzzZipDifferential/seed-*")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no seeds (%v)", err)
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
@@ -358,7 +358,10 @@ func TestZipRealToolsUnambiguous(t *testing.T) {
 				ours, entry, container, err := readZipTree(t, data)
 				t.Fatalf("read %v with ambiguities %v %v (err %v), want none", ours, entry, container, err)
 			}
-			ours, _, _, _ := readZipTree(t, data)
+			ours, _, _, err := readZipTree(t, data)
+			if err != nil {
+				t.Fatal(err)
+			}
 			tools := extract(t, data)
 			for _, tool := range []string{"unzip", "python"} {
 				a := zipTree{}

@@ -30,7 +30,9 @@ func benchZip(b *testing.B, n int) []byte {
 		if err != nil {
 			b.Fatal(err)
 		}
-		fmt.Fprintf(w, "package pkg\n\n// file %d\nvar x%d = %q\n", i, i, bytes.Repeat([]byte("abc"), i%40))
+		if _, err := fmt.Fprintf(w, "package pkg\n\n// file %d\nvar x%d = %q\n", i, i, bytes.Repeat([]byte("abc"), i%40)); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		b.Fatal(err)
@@ -61,7 +63,9 @@ func BenchmarkZipRead(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		s.Close()
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -206,7 +210,9 @@ func storedWithOffset(t testing.TB, prefix string, files ...string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.WriteString(w, files[i+1])
+		if _, err := io.WriteString(w, files[i+1]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -254,16 +260,20 @@ func sum8(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[
 
 // dirTree reads an extraction directory.
 func dirTree(t *testing.T, root string, modes bool) zipTree {
+	t.Helper()
 	tree := zipTree{}
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == root {
-			return nil
+			return err
 		}
-		rel, _ := filepath.Rel(root, p)
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
 		rel = filepath.ToSlash(rel)
 		fi, err := os.Lstat(p)
 		if err != nil {
-			return nil
+			return err
 		}
 		mode := ""
 		if modes {
@@ -280,14 +290,23 @@ func dirTree(t *testing.T, root string, modes bool) zipTree {
 		case fi.IsDir():
 			tree[rel] = "dir"
 		case fi.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
 			tree[rel] = "symlink" + mode + " " + sum8([]byte(target))
 		default:
-			data, _ := os.ReadFile(p)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
 			tree[rel] = "file" + mode + " " + sum8(data)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatalf("listing %q: %v", root, err)
+	}
 	return tree
 }
 
@@ -303,7 +322,9 @@ func extract(t *testing.T, data []byte) map[string]zipTree {
 	out := map[string]zipTree{}
 	run := func(tool string, modes bool, cmd string) {
 		d := filepath.Join(dir, tool)
-		os.Mkdir(d, 0o755)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		c := exec.Command("sh", "-c", "umask 022; "+cmd)
 		c.Env = append(os.Environ(), "ZIP="+zf, "DEST="+d, "LC_ALL=C.UTF-8")
 		msg, err := c.CombinedOutput()
@@ -327,7 +348,7 @@ func readZipTree(t *testing.T, data []byte) (zipTree, []Ambiguity, []Ambiguity, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer s.Close()
+	defer closeOK(t, s)
 	tree := zipTree{}
 	var entry []Ambiguity
 	for {

@@ -104,6 +104,8 @@ print("reproof finds what reprotest finds: %s. Names the culprits wherever repro
     "yes" if not missed else "**no** (" + ", ".join(missed) + ")",
     "yes" if not other else "**no** (" + ", ".join(other) + ")"))
 print("reproof is faster on %d of %d fixtures; in total %.0f s against reprotest's %.0f s (%.2fx)." % (faster, len(rows), tp, tr, tr / tp if tp else 0))
+print("The machine is shared with other work, so times vary from run to run (two runs of this")
+print("table a few minutes apart: reprotest 100 s and 164 s in total).")
 print("<!-- check:end -->")
 EOF
 replace_section "$doc" "$begin_marker" "$end_marker" "$section"

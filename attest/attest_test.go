@@ -106,7 +106,10 @@ func TestSealVerify(t *testing.T) {
 			}
 			// A flipped byte in the payload: the statement still parses
 			// (a digit of the digest changes) but no signature holds.
-			body, _ := base64.StdEncoding.DecodeString(envs[0].Payload)
+			body, err := base64.StdEncoding.DecodeString(envs[0].Payload)
+			if err != nil {
+				t.Fatalf("decoding the payload: %v", err)
+			}
 			body = bytes.Replace(body, []byte(`"0000`), []byte(`"1000`), 1)
 			tampered := *envs[0]
 			tampered.Payload = base64.StdEncoding.EncodeToString(body)
@@ -118,7 +121,10 @@ func TestSealVerify(t *testing.T) {
 			if err := WriteBundle(ctx, &ob, [][]byte{[]byte(testStatement)}, other); err != nil {
 				t.Fatal(err)
 			}
-			oenvs, _ := ReadBundle(&ob)
+			oenvs, err := ReadBundle(&ob)
+			if err != nil {
+				t.Fatalf("ReadBundle of the other key's bundle: %v", err)
+			}
 			swapped := *envs[0]
 			swapped.Signatures = oenvs[0].Signatures
 			if _, err := Verify(ctx, &swapped, pub); !errors.Is(err, ErrBadSignature) {
@@ -176,7 +182,10 @@ func TestMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare, _ := json.Marshal(json.RawMessage(testStatement))
+	bare, err := json.Marshal(json.RawMessage(testStatement))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, bundle := range map[string]string{
 		"empty":          "",
 		"bare statement": string(bare),
@@ -209,11 +218,17 @@ func TestParseKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, _ := x509.MarshalPKCS8PrivateKey(p384)
+	der, err := x509.MarshalPKCS8PrivateKey(p384)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil); err == nil || !strings.Contains(err.Error(), "P-256") {
 		t.Errorf("a P-384 key: err = %v, want one naming P-256", err)
 	}
-	pubDER, _ := x509.MarshalPKIXPublicKey(p384.Public())
+	pubDER, err := x509.MarshalPKIXPublicKey(p384.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ParsePublicKey(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})); err == nil {
 		t.Errorf("a P-384 public key: err = nil")
 	}

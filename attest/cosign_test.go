@@ -119,7 +119,10 @@ func TestCosign(t *testing.T) {
 					t.Fatalf("cosign rejects reproof's envelope: %v\n%s", err, out)
 				}
 
-				body, _ := base64.StdEncoding.DecodeString(envs[0].Payload)
+				body, err := base64.StdEncoding.DecodeString(envs[0].Payload)
+				if err != nil {
+					t.Fatalf("decoding the payload: %v", err)
+				}
 				flipped := *envs[0]
 				flipped.Payload = base64.StdEncoding.EncodeToString(bytes.Replace(body, []byte("12345"), []byte("12346"), 1))
 				other, err := Seal(ctx, statement(pt), k.other)
@@ -128,7 +131,10 @@ func TestCosign(t *testing.T) {
 				}
 				swapped := *envs[0]
 				swapped.Signatures = other.Signatures
-				pubPEM, _ := os.ReadFile(k.pub)
+				pubPEM, err := os.ReadFile(k.pub)
+				if err != nil {
+					t.Fatal(err)
+				}
 				pub, err := ParsePublicKey(pubPEM)
 				if err != nil {
 					t.Fatal(err)
@@ -162,7 +168,7 @@ func TestCosign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	envs, err := ReadBundle(f)
 	if err != nil {
 		t.Fatalf("ReadBundle(cosign's envelope) = %v", err)

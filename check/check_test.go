@@ -107,7 +107,9 @@ func (e *checkEnv) options(t *testing.T, runtime, repo string, vary []string) Op
 // checkClean fails t if the check left work directories or containers.
 func (e *checkEnv) checkClean(t *testing.T) {
 	t.Helper()
-	if left, _ := os.ReadDir(e.tmp); len(left) > 0 {
+	if left, err := os.ReadDir(e.tmp); err != nil {
+		t.Error(err)
+	} else if len(left) > 0 {
 		t.Errorf("work directory left behind: %s", left[0].Name())
 	}
 	out, err := e.docker.Output(context.Background(), "ps", "--all", "--quiet", "--filter", "name=reproof-")
@@ -115,12 +117,15 @@ func (e *checkEnv) checkClean(t *testing.T) {
 		t.Errorf("containers left behind: %q %v", out, err)
 	}
 	// The disorderfs view's bind is in os.TempDir(), named by its owner.
-	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Error(err)
+	}
 	if strings.Contains(string(mounts), e.tmp) || strings.Contains(string(mounts), owner.Self().String()) {
 		t.Errorf("mounts left behind")
 	}
-	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "reproof-*"+owner.Self().String()+"*")); len(left) > 0 {
-		t.Errorf("left behind: %q", left)
+	if left, err := filepath.Glob(filepath.Join(os.TempDir(), "reproof-*"+owner.Self().String()+"*")); err != nil || len(left) > 0 {
+		t.Errorf("left behind: %q %v", left, err)
 	}
 }
 

@@ -63,12 +63,19 @@ func TestReportsAreSafeAndComplete(t *testing.T) {
 	}
 	var keys []string
 	dec := json.NewDecoder(bytes.NewReader(js.Bytes()))
-	dec.Token()
+	if _, err := dec.Token(); err != nil {
+		t.Fatalf("json: %v", err)
+	}
 	for dec.More() {
-		k, _ := dec.Token()
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatalf("json: %v", err)
+		}
 		keys = append(keys, k.(string))
 		var skip json.RawMessage
-		dec.Decode(&skip)
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatalf("json: %v", err)
+		}
 	}
 	if got := strings.Join(keys, " "); got != "schema verdict reason exit_code builds environment variations artifacts warnings" {
 		t.Errorf("json keys: %s", got)
@@ -83,7 +90,9 @@ func TestReportsAreSafeAndComplete(t *testing.T) {
 	}
 	// Byte-stable: the same result, the same bytes.
 	var again bytes.Buffer
-	JSON(&again, sampleResult())
+	if err := JSON(&again, sampleResult()); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(again.Bytes(), js.Bytes()) {
 		t.Error("two renderings of the same result differ")
 	}

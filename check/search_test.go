@@ -136,7 +136,10 @@ func TestSearch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var log []string
 			b := tt.world.builder(&log)
-			all, _ := b(context.Background(), [][]string{tt.vars})
+			all, err := b(context.Background(), [][]string{tt.vars})
+			if err != nil {
+				t.Fatal(err)
+			}
 			log = nil
 			var differing []string
 			for a := range all[0] {
@@ -171,7 +174,10 @@ func TestSearchGroupTestingIsFrugal(t *testing.T) {
 		var log []string
 		w := world{"app": has(culprit)}
 		b := w.builder(&log)
-		all, _ := b(context.Background(), [][]string{Names()})
+		all, err := b(context.Background(), [][]string{Names()})
+		if err != nil {
+			t.Fatal(err)
+		}
 		log = nil
 		found, _, err := search(context.Background(), Names(), all[0], []string{"app"}, b, 12, "")
 		if err != nil {

@@ -141,6 +141,24 @@ func RequireTools(t testing.TB, tools ...string) {
 	}
 }
 
+// RequireRoot skips the test (or fails it, see Required) unless it runs as
+// root; why says what needs root, for the message.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if err := CheckRoot(why); err != nil {
+		Unmet(t, err)
+	}
+}
+
+// CheckRoot returns a *MissingError saying why needs root when the process
+// is not root, or nil.
+func CheckRoot(why string) error {
+	if uid := os.Geteuid(); uid != 0 {
+		return &MissingError{What: []string{"root"}, Reason: fmt.Sprintf("%s: it needs root (running as uid %d)", why, uid)}
+	}
+	return nil
+}
+
 // Unmet skips t for an unmet requirement err (a missing tool, privilege or
 // platform), or fails it when Required.
 func Unmet(t testing.TB, err error) {

@@ -998,7 +998,10 @@ func TestTextDiffApplies(t *testing.T) {
 		cmd := exec.Command("patch", "-F0", "-o", out, a)
 		cmd.Stdin = strings.NewReader(unified)
 		msg, err := cmd.CombinedOutput()
-		got, _ := os.ReadFile(out)
+		got, rerr := os.ReadFile(out)
+		if err == nil {
+			err = rerr
+		}
 		if err != nil || bytes.Contains(msg, []byte("offset")) || string(got) != tb {
 			t.Fatalf("patch -F0 of A %q with\n%s= %q (%v: %s), want B %q", ta, unified, got, err, msg, tb)
 		}

@@ -139,7 +139,9 @@ func TestDirSpecialFiles(t *testing.T) {
 		t.Skipf("cannot make a unix socket here: %v", err)
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(filepath.Join(sock, "s"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +202,7 @@ func TestDirFlags(t *testing.T) {
 			if out, err := exec.Command("chattr", tc.attrs, f).CombinedOutput(); err != nil {
 				t.Skipf("chattr %s refused here: %v %s", tc.attrs, err, out)
 			}
-			t.Cleanup(func() { exec.Command("chattr", "-iaAdSsu", f).Run() })
+			t.Cleanup(func() { chattr(t, "-iaAdSsu", f) })
 			if g := readDir(t, flagged)["f"].Flags; g != tc.want {
 				t.Errorf("readDirTree(chattr %s) flags = %q, want %q", tc.attrs, g, tc.want)
 			}
@@ -223,7 +225,7 @@ func TestDirFlags(t *testing.T) {
 		if out, err := exec.Command("chattr", "+i", d).CombinedOutput(); err != nil {
 			t.Skipf("chattr +i refused here: %v %s", err, out)
 		}
-		t.Cleanup(func() { exec.Command("chattr", "-i", d).Run() })
+		t.Cleanup(func() { chattr(t, "-i", d) })
 		if g := readDir(t, flagged)["d"].Flags; g != "schg" {
 			t.Errorf("readDirTree(chattr +i dir) flags = %q, want %q", g, "schg")
 		}
@@ -235,6 +237,14 @@ func TestDirFlags(t *testing.T) {
 
 // bsdtarFlags returns the SCHILY.fflags bsdtar writes for name in dir,
 // sorted; "" when bsdtar is missing.
+// chattr changes the inode flags of path back, for a test's cleanup.
+func chattr(t *testing.T, flags, path string) {
+	t.Helper()
+	if out, err := exec.Command("chattr", flags, path).CombinedOutput(); err != nil {
+		t.Errorf("chattr %s %s: %v %s", flags, path, err, out)
+	}
+}
+
 func bsdtarFlags(t *testing.T, dir, name string) string {
 	if _, err := exec.LookPath("bsdtar"); err != nil {
 		return ""
@@ -316,7 +326,11 @@ func TestDirXattrCap(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /dev/shm: %v", err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	f := filepath.Join(dir, "f")
 	writeFiles(t, dir, map[string]string{"f": ""})
 	name := "user." + strings.Repeat("n", 200)

@@ -17,7 +17,7 @@ func ExampleCompare() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	defer os.RemoveAll(dir) //nolint:errcheck // an example's temporary directory, best effort
 	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
 	if err := os.WriteFile(a, []byte("name: reproof\nversion: 1.0.0\n"), 0o644); err != nil {
 		log.Fatal(err)

@@ -52,8 +52,8 @@ func FuzzCompare(f *testing.F) {
 		if err == nil && string(a) != string(b) && res.Status() == compare.StatusIdentical {
 			t.Fatalf("different inputs compared identical")
 		}
-		if left, _ := os.ReadDir(work); len(left) != 0 {
-			t.Fatalf("left %d files in the work directory", len(left))
+		if left, err := os.ReadDir(work); err != nil || len(left) != 0 {
+			t.Fatalf("left %d files in the work directory (%v)", len(left), err)
 		}
 	})
 }

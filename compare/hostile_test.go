@@ -35,7 +35,10 @@ func treeOf(t *testing.T, root string) []string {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, p)
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -200,11 +203,11 @@ func TestHostilePaxNames(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", nul)) {
 		t.Errorf("Compare(good, nul.tar) = %v, %v; want an error naming %q", res, err, nul)
 	}
-	if left, _ := os.ReadDir(work); len(left) != 0 {
-		t.Errorf("Compare left %v in its work directory", left)
+	if left, err := os.ReadDir(work); err != nil || len(left) != 0 {
+		t.Errorf("Compare left %v in its work directory (%v)", left, err)
 	}
-	if entries, _ := os.ReadDir(root); len(entries) != 3 {
-		t.Errorf("Compare wrote beside its inputs: %v", entries)
+	if entries, err := os.ReadDir(root); err != nil || len(entries) != 3 {
+		t.Errorf("Compare wrote beside its inputs: %v (%v)", entries, err)
 	}
 }
 
@@ -311,7 +314,9 @@ func TestNestedBombs(t *testing.T) {
 				if err := archivetest.XzBlocks(a, 30, 3000); err != nil {
 					t.Fatal(err)
 				}
-				a.Close()
+				if err := a.Close(); err != nil {
+					t.Fatal(err)
+				}
 				return a.Name(), writeTo(t, filepath.Join(dir, "b.xz"), gz(t, []byte("x")))
 			},
 			status: compare.StatusDiffers},
@@ -461,7 +466,9 @@ func TestBudgetShared(t *testing.T) {
 		for i := range 10 {
 			var buf bytes.Buffer
 			zw := gzip.NewWriter(&buf)
-			zw.Write(append([]byte(content), make([]byte, 256<<10)...))
+			if _, err := zw.Write(append([]byte(content), make([]byte, 256<<10)...)); err != nil {
+				t.Fatal(err)
+			}
 			if err := zw.Close(); err != nil {
 				t.Fatal(err)
 			}

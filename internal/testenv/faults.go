@@ -29,24 +29,38 @@ func RawAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder, announced 
 	if err != nil {
 		panic(err)
 	}
-	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
+	head := fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
 	for k, vs := range rec.Header() {
 		if k == "Content-Length" {
 			continue
 		}
 		for _, v := range vs {
-			fmt.Fprintf(buf, "%s: %s\r\n", k, v)
+			head = fmt.Appendf(head, "%s: %s\r\n", k, v)
 		}
 	}
-	fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", announced)
-	buf.Write(body)
-	buf.Flush()
+	head = fmt.Appendf(head, "Content-Length: %d\r\n\r\n", announced)
+	Send(buf, head, body)
 	return conn, buf
+}
+
+// Send writes parts on a hijacked connection and flushes them. The client
+// under test may hang up at any point, which can be what the test is
+// about: what it received is what the test checks, so a failed write is
+// not an error here.
+func Send(buf *bufio.ReadWriter, parts ...[]byte) {
+	for _, p := range parts {
+		if _, err := buf.Write(p); err != nil {
+			return
+		}
+	}
+	buf.Flush() //nolint:errcheck // the client may have hung up (see above)
 }
 
 // ResetConn closes conn with a TCP reset.
 func ResetConn(conn net.Conn) {
-	conn.(*net.TCPConn).SetLinger(0)
+	if err := conn.(*net.TCPConn).SetLinger(0); err != nil {
+		panic(err) // a plain close instead of the reset would test another fault
+	}
 	conn.Close()
 }
 

@@ -3,7 +3,6 @@ package release
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -60,8 +59,9 @@ func newTap(t *testing.T, upstream string) *tap {
 					return
 				}
 				defer u.Close()
-				go func() { io.Copy(u, c); u.(*net.TCPConn).CloseWrite() }()
-				n, _ := io.Copy(c, u)
+				// A relay: either side may hang up at any time.
+				go func() { io.Copy(u, c); u.(*net.TCPConn).CloseWrite() }() //nolint:errcheck // a relay
+				n, _ := io.Copy(c, u)                                        //nolint:errcheck // a relay
 				tp.received.Add(n)
 			}()
 		}
@@ -116,7 +116,9 @@ func TestCacheRevalidatesWithRealServers(t *testing.T) {
 	for _, kind := range []string{testenv.Nginx, testenv.PythonHTTP} {
 		t.Run(kind, func(t *testing.T) {
 			root := t.TempDir()
-			os.Chmod(root, 0o755)
+			if err := os.Chmod(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			file := filepath.Join(root, "app-1.0.tar.gz")
 			replaceFile(t, file, good, past)
 			tp := newTap(t, testenv.ServeDir(t, kind, root))
@@ -132,7 +134,7 @@ func TestCacheRevalidatesWithRealServers(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: Fetch = %v", step, err)
 				}
-				got, _ := os.ReadFile(d.Path)
+				got := mustReadFile(t, d.Path)
 				if d.SHA256 != digest(want) || !bytes.Equal(got, want) {
 					t.Errorf("%s: Fetch gave sha256 %s, want %s", step, d.SHA256, digest(want))
 				}
@@ -181,7 +183,9 @@ func TestFetchAnswersNotCached(t *testing.T) {
 	good := bytes.Repeat([]byte("the published release v1.0\n"), 100)
 	page := []byte("<!DOCTYPE html><html><title>Service Unavailable</title><body>Come back later</body></html>\n")
 	root := t.TempDir()
-	os.Chmod(root, 0o755)
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	past := time.Now().Add(-time.Hour)
 	for _, name := range []string{"app-1.0.tar.gz", "notes.html"} {
 		replaceFile(t, filepath.Join(root, name), good, past)
@@ -214,9 +218,7 @@ func TestFetchAnswersNotCached(t *testing.T) {
 					return
 				}
 				defer conn.Close()
-				fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: \"cut\"\r\nConnection: close\r\n\r\n")
-				buf.Write(good[:1000])
-				buf.Flush()
+				testenv.Send(buf, []byte("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: \"cut\"\r\nConnection: close\r\n\r\n"), good[:1000])
 			},
 			want: good[:1000],
 		},
@@ -234,7 +236,7 @@ func TestFetchAnswersNotCached(t *testing.T) {
 				}
 				proxy.ServeHTTP(w, r)
 			})
-			src, _ := NewHTTPSource(srv.URL+"/", testOptions())
+			src := mustHTTPSource(t, srv.URL+"/", testOptions())
 			cacheDir := t.TempDir()
 			a := src.Asset(tt.file)
 
@@ -243,7 +245,7 @@ func TestFetchAnswersNotCached(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := os.ReadFile(d.Path); !bytes.Equal(got, tt.want) || d.Cached {
+			if got := mustReadFile(t, d.Path); !bytes.Equal(got, tt.want) || d.Cached {
 				t.Errorf("Fetch from the faulty server = %+v (%d bytes), want the %d bytes it sent", d, len(got), len(tt.want))
 			}
 			var wantWarnings []string
@@ -254,7 +256,7 @@ func TestFetchAnswersNotCached(t *testing.T) {
 				t.Errorf("Warnings() = %q\nwant         %q", got, wantWarnings)
 			}
 			for _, sub := range []string{"urls", "blobs/sha256"} {
-				if entries, _ := os.ReadDir(filepath.Join(cacheDir, sub)); len(entries) > 0 {
+				if entries := leftIn(t, filepath.Join(cacheDir, sub)); len(entries) > 0 {
 					t.Errorf("the faulty answer was cached: %s holds %s", sub, entries[0].Name())
 				}
 			}
@@ -264,7 +266,7 @@ func TestFetchAnswersNotCached(t *testing.T) {
 			if _, err := os.Stat(d.Path); err == nil {
 				t.Errorf("Close left %s", d.Path)
 			}
-			if entries, _ := os.ReadDir(filepath.Join(cacheDir, "tmp")); len(entries) > 0 {
+			if entries := leftIn(t, filepath.Join(cacheDir, "tmp")); len(entries) > 0 {
 				t.Errorf("tmp holds %s after Close", entries[0].Name())
 			}
 
@@ -284,7 +286,7 @@ func TestFetchAnswersNotCached(t *testing.T) {
 	}
 
 	// An HTML file is HTML: cached without a warning.
-	src, _ := NewHTTPSource(upstream+"/", testOptions())
+	src := mustHTTPSource(t, upstream+"/", testOptions())
 	f := NewFetcher(src, t.TempDir(), testOptions())
 	for i := range 2 {
 		d, err := f.Fetch(context.Background(), src.Asset("notes.html"))
@@ -309,7 +311,7 @@ func (p *httpRelay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	defer resp.Body.Close()
+	defer resp.Body.Close() //nolint:errcheck // read to its end below
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
@@ -343,7 +345,7 @@ func deadOwner(t *testing.T) owner.ID {
 func TestFetchSweepsDeadRuns(t *testing.T) {
 	ts := newTestServer(t)
 	ts.file("/garage", content("garage"))
-	src, _ := NewHTTPSource(ts.URL, testOptions())
+	src := mustHTTPSource(t, ts.URL, testOptions())
 	cacheDir := t.TempDir()
 	tmp := filepath.Join(cacheDir, "tmp")
 	dead := deadOwner(t).String()
@@ -358,20 +360,26 @@ func TestFetchSweepsDeadRuns(t *testing.T) {
 	}
 	for name, mtime := range files {
 		p := filepath.Join(tmp, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte("partial"), 0o444); err != nil {
 			t.Fatal(err)
 		}
 		if !mtime.IsZero() {
-			os.Chtimes(p, mtime, mtime)
+			if err := os.Chtimes(p, mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	os.Chmod(filepath.Join(tmp, "run-"+dead+"-42"), 0o500)
+	if err := os.Chmod(filepath.Join(tmp, "run-"+dead+"-42"), 0o500); err != nil {
+		t.Fatal(err)
+	}
 	f := NewFetcher(src, cacheDir, testOptions())
 	if _, err := f.Fetch(context.Background(), src.Asset("garage")); err != nil {
 		t.Fatal(err)
 	}
-	entries, _ := os.ReadDir(tmp)
+	entries := mustReadDir(t, tmp)
 	var left []string
 	for _, e := range entries {
 		left = append(left, e.Name())

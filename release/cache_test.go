@@ -24,7 +24,7 @@ type cacheFixture struct {
 func newCacheFixture(t *testing.T) *cacheFixture {
 	f := &cacheFixture{ts: newTestServer(t), cacheDir: t.TempDir(), body: content("garage")}
 	f.ts.file("/garage", f.body)
-	f.src, _ = NewHTTPSource(f.ts.URL, testOptions())
+	f.src = mustHTTPSource(t, f.ts.URL, testOptions())
 	f.asset = f.src.Asset("garage")
 	return f
 }
@@ -101,14 +101,18 @@ func TestFetchTamperedBlob(t *testing.T) {
 		{"truncated", func(p string) error { return os.Truncate(p, 10) }},
 		{"removed", os.Remove},
 		{"replaced by a symlink", func(p string) error {
-			os.Remove(p)
+			if err := os.Remove(p); err != nil {
+				return err
+			}
 			return os.Symlink("/etc/hostname", p)
 		}},
 	} {
 		t.Run(tamper.name, func(t *testing.T) {
 			f := newCacheFixture(t)
 			d := f.fetch(t)
-			os.Chmod(d.Path, 0o644)
+			if err := os.Chmod(d.Path, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			if err := tamper.do(d.Path); err != nil {
 				t.Fatal(err)
 			}
@@ -181,8 +185,8 @@ func TestFetchSharedBlob(t *testing.T) {
 	if a.Path != b.Path || b.Cached {
 		t.Errorf("Fetch(mirror) = %+v, want a download into the same blob %s", b, a.Path)
 	}
-	blobs, _ := os.ReadDir(filepath.Join(f.cacheDir, "blobs", "sha256"))
-	urls, _ := os.ReadDir(filepath.Join(f.cacheDir, "urls"))
+	blobs := mustReadDir(t, filepath.Join(f.cacheDir, "blobs", "sha256"))
+	urls := mustReadDir(t, filepath.Join(f.cacheDir, "urls"))
 	if len(blobs) != 1 || len(urls) != 2 {
 		t.Errorf("cache holds %d blobs and %d URL entries, want 1 and 2", len(blobs), len(urls))
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // Fault handlers: what hostile or broken release servers do.
@@ -50,9 +51,7 @@ func raw(announced int, body []byte) http.HandlerFunc {
 			return
 		}
 		defer conn.Close()
-		fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", announced)
-		buf.Write(body)
-		buf.Flush()
+		testenv.Send(buf, fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", announced), body)
 	}
 }
 
@@ -63,11 +62,8 @@ func reset(body []byte) http.HandlerFunc {
 		if err != nil {
 			return
 		}
-		fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
-		buf.Write(body[:len(body)/2])
-		buf.Flush()
-		conn.(*net.TCPConn).SetLinger(0)
-		conn.Close()
+		testenv.Send(buf, fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body)), body[:len(body)/2])
+		testenv.ResetConn(conn)
 	}
 }
 
@@ -297,7 +293,7 @@ func TestFetchFaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch from the healed server = %v", err)
 			}
-			if got, _ := os.ReadFile(d.Path); d.Cached || d.SHA256 != digest(good) || !bytes.Equal(got, good) {
+			if got := mustReadFile(t, d.Path); d.Cached || d.SHA256 != digest(good) || !bytes.Equal(got, good) {
 				t.Errorf("Fetch from the healed server = %+v, want the %d good bytes, downloaded", d, len(good))
 			}
 		})
@@ -336,7 +332,7 @@ func TestFetchTimeoutFromEnv(t *testing.T) {
 	ts.handle("/garage", stalling(ts, content("garage"), -1))
 	opts := testOptions()
 	opts.Timeout, opts.Retries, opts.Getenv = 0, 1, env("200ms")
-	src, _ := NewHTTPSource(ts.URL, opts)
+	src := mustHTTPSource(t, ts.URL, opts)
 	_, err := NewFetcher(src, t.TempDir(), opts).Fetch(context.Background(), src.Asset("garage"))
 	if err == nil || !strings.Contains(err.Error(), "server stalled: no response within 200ms") {
 		t.Errorf("Fetch from a stalled server with %s=200ms = %v", TimeoutEnv, err)
@@ -362,7 +358,7 @@ func TestFetchSlowButMoving(t *testing.T) {
 	opts := testOptions()
 	opts.Timeout = 5 * time.Second
 	opts.Retries = 1
-	src, _ := NewHTTPSource(ts.URL, opts)
+	src := mustHTTPSource(t, ts.URL, opts)
 	start := time.Now()
 	d, err := NewFetcher(src, t.TempDir(), opts).Fetch(context.Background(), src.Asset("garage"))
 	if err != nil {
@@ -383,12 +379,12 @@ func TestFetchMoreThanAnnounced(t *testing.T) {
 	ts := newTestServer(t)
 	big := bytes.Repeat([]byte("0123456789"), 500)
 	ts.handle("/x/garage", raw(5, big))
-	src, _ := NewHTTPSource(ts.URL+"/x", testOptions())
+	src := mustHTTPSource(t, ts.URL+"/x", testOptions())
 	d, err := NewFetcher(src, t.TempDir(), testOptions()).Fetch(context.Background(), src.Asset("garage"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(d.Path); d.Size != 5 || string(got) != "01234" {
+	if got := mustReadFile(t, d.Path); d.Size != 5 || string(got) != "01234" {
 		t.Errorf("Fetch = %d bytes %q, want the 5 announced", d.Size, got)
 	}
 }
@@ -409,7 +405,7 @@ func TestFetchRecovers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTestServer(t)
 			ts.handle("/garage", tt.handler)
-			src, _ := NewHTTPSource(ts.URL, testOptions())
+			src := mustHTTPSource(t, ts.URL, testOptions())
 			cacheDir := t.TempDir()
 			a := src.Asset("garage")
 			a.Size, a.SHA256 = int64(len(body)), digest(body)
@@ -423,7 +419,7 @@ func TestFetchRecovers(t *testing.T) {
 			if d.SHA256 != digest(body) || d.Cached {
 				t.Errorf("Fetch = %+v", d)
 			}
-			if tmp, _ := os.ReadDir(filepath.Join(cacheDir, "tmp")); len(tmp) != 0 {
+			if tmp := leftIn(t, filepath.Join(cacheDir, "tmp")); len(tmp) != 0 {
 				t.Errorf("tmp/ holds %d files after the retries", len(tmp))
 			}
 		})
@@ -468,12 +464,12 @@ func TestRetryBackoff(t *testing.T) {
 		}
 	}
 	calls = 0
-	n, _ = retry(context.Background(), 4, time.Millisecond, func() error {
+	n, err = retry(context.Background(), 4, time.Millisecond, func() error {
 		calls++
 		return errors.New("final")
 	})
-	if n != 1 || calls != 1 {
-		t.Errorf("a final error was tried %d times", calls)
+	if n != 1 || calls != 1 || err == nil || err.Error() != "final" {
+		t.Errorf("a final error was tried %d times (%v)", calls, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err = retry(ctx, 10, time.Hour, func() error {
@@ -490,7 +486,7 @@ func TestRetryBackoff(t *testing.T) {
 func TestFetchCancel(t *testing.T) {
 	ts := newTestServer(t)
 	ts.handle("/garage", stalling(ts, content("garage"), 500))
-	src, _ := NewHTTPSource(ts.URL, testOptions())
+	src := mustHTTPSource(t, ts.URL, testOptions())
 	cacheDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -500,7 +496,7 @@ func TestFetchCancel(t *testing.T) {
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if tmp, _ := os.ReadDir(filepath.Join(cacheDir, "tmp")); len(tmp) == 1 {
+		if tmp := leftIn(t, filepath.Join(cacheDir, "tmp")); len(tmp) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -530,7 +526,7 @@ func TestFetchTLS(t *testing.T) {
 	tlsServer.StartTLS()
 	t.Cleanup(tlsServer.Close)
 
-	src, _ := NewHTTPSource(tlsServer.URL, testOptions())
+	src := mustHTTPSource(t, tlsServer.URL, testOptions())
 	_, err := NewFetcher(src, t.TempDir(), testOptions()).Fetch(context.Background(), src.Asset("garage"))
 	if err == nil || !strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), "attempts") {
 		t.Errorf("Fetch(untrusted certificate) = %v, want one certificate error", err)
@@ -538,7 +534,7 @@ func TestFetchTLS(t *testing.T) {
 
 	opts := testOptions()
 	opts.HTTP = tlsServer.Client()
-	src, _ = NewHTTPSource(tlsServer.URL, opts)
+	src = mustHTTPSource(t, tlsServer.URL, opts)
 	_, err = NewFetcher(src, t.TempDir(), opts).Fetch(context.Background(), src.Asset("garage"))
 	want := fmt.Sprintf("fetching %q from %s/garage: refusing a redirect from https to http: %s/garage", "garage", tlsServer.URL, plain.URL)
 	if err == nil || err.Error() != want {
@@ -573,7 +569,10 @@ func TestFetchErrorHidesPassword(t *testing.T) {
 	if a.URL != ts.URL+"/x/missing" || err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("Fetch(%s) = %v, want an error without the password", a.URL, err)
 	}
-	l, _ := src.List(context.Background())
+	l, err := src.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if l.Source != strings.Replace(ts.URL, "http://", "http://user:xxxxx@", 1)+"/x" {
 		t.Errorf("List().Source = %q, want the password hidden", l.Source)
 	}
@@ -589,8 +588,12 @@ func ExampleFetcher() {
 		http.ServeContent(w, r, "garage", time.Time{}, strings.NewReader("garage v1.0.1\n"))
 	}))
 	defer srv.Close()
-	cacheDir, _ := os.MkdirTemp("", "reproof-cache")
-	defer os.RemoveAll(cacheDir)
+	cacheDir, err := os.MkdirTemp("", "reproof-cache")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(cacheDir) //nolint:errcheck // an example's temporary directory, best effort
 
 	src, err := NewSource(srv.URL+"/_releases/v1.0.1/x86_64-unknown-linux-musl", SourceOptions{})
 	if err != nil {

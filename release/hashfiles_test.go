@@ -109,7 +109,7 @@ func TestHashFilesCancelWhileReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer w.Close() //nolint:errcheck // the fifo's writer, there only to hold it open
 	if _, err := w.Write([]byte("the first chunk\n")); err != nil {
 		t.Fatal(err)
 	}

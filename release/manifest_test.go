@@ -73,7 +73,9 @@ func newSigningKey(tb testing.TB, uid string) signingKey {
 	tb.Cleanup(func() {
 		kill := exec.Command("gpgconf", "--kill", "gpg-agent")
 		kill.Env = append(os.Environ(), k.env()...)
-		_ = kill.Run()
+		if out, err := kill.CombinedOutput(); err != nil {
+			tb.Errorf("gpgconf --kill gpg-agent: %v %s", err, out)
+		}
 	})
 	runScript(tb, k.home, k.env(), `
 gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key "$1" ed25519 sign never

@@ -18,7 +18,9 @@ func TestGpgvDeadline(t *testing.T) {
 	k := newSigningKey(t, "Deadline Test <deadline@example.org>")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "SHA256SUMS")
-	os.WriteFile(filepath.Join(dir, "signed"), []byte("x\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "signed"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	runScript(t, dir, k.env(), detachScript, "signed", "SHA256SUMS.asc", "armor")
 	if err := syscall.Mkfifo(data, 0o600); err != nil {
 		t.Fatal(err)

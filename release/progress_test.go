@@ -35,10 +35,14 @@ func TestProgressThrottle(t *testing.T) {
 	p := newProgressBar(&buf, "a", -1)
 	p.now = func() time.Time { return now }
 	for range 100 {
-		p.Write(make([]byte, 1000)) // same instant: one draw
+		if _, err := p.Write(make([]byte, 1000)); err != nil { // same instant: one draw
+			t.Fatal(err)
+		}
 	}
 	now = now.Add(progressInterval)
-	p.Write(make([]byte, 1))
+	if _, err := p.Write(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
 	p.finish()
 	want := "\ra 1000 B" + "\ra 97.7 KiB" + "\ra 97.7 KiB\n"
 	if got := buf.String(); got != want {
@@ -65,7 +69,7 @@ func TestFetchProgress(t *testing.T) {
 	opts := testOptions()
 	var buf bytes.Buffer
 	opts.Progress = &buf
-	src, _ := NewHTTPSource(ts.URL, opts)
+	src := mustHTTPSource(t, ts.URL, opts)
 	f := NewFetcher(src, t.TempDir(), opts)
 	if _, err := f.Fetch(context.Background(), src.Asset("garage")); err != nil {
 		t.Fatal(err)

@@ -34,14 +34,18 @@ func newDistDir(t *testing.T) (string, map[string][]byte) {
 		}
 	}
 	outside := filepath.Join(t.TempDir(), "secret")
-	os.WriteFile(outside, []byte("secret"), 0o600)
+	if err := os.WriteFile(outside, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	os.Mkdir(filepath.Join(dir, "empty"), 0o755)
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return dir, want
 }
 
@@ -87,8 +91,10 @@ func TestDirFetchInPlace(t *testing.T) {
 	dir, want := newDistDir(t)
 	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 	garage := filepath.Join(dir, "garage")
-	os.Chtimes(garage, old, old)
-	src, _ := NewDirSource(dir)
+	if err := os.Chtimes(garage, old, old); err != nil {
+		t.Fatal(err)
+	}
+	src := mustDirSource(t, dir)
 	cacheDir := filepath.Join(t.TempDir(), "cache")
 	f := NewFetcher(src, cacheDir, testOptions())
 	a := src.Asset("garage")
@@ -127,11 +133,11 @@ func TestDirFetchInPlace(t *testing.T) {
 // regular files, do not open.
 func TestDirOpenStaysInside(t *testing.T) {
 	dir, _ := newDistDir(t)
-	src, _ := NewDirSource(dir)
+	src := mustDirSource(t, dir)
 	for _, name := range []string{"../secret", "link", "pipe", "empty", "/etc/passwd", "x86_64-unknown-linux-musl/../../x"} {
 		rc, err := src.Open(context.Background(), Asset{Name: name})
 		if err == nil {
-			rc.Close()
+			rc.Close() //nolint:errcheck // the test fails already
 			t.Errorf("Open(%q) succeeded", name)
 		}
 		if _, err := NewFetcher(src, t.TempDir(), testOptions()).Fetch(context.Background(), Asset{Name: name}); err == nil {
@@ -145,8 +151,11 @@ func TestDirOpenStaysInside(t *testing.T) {
 func TestDirOneFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "pkg.tgz")
-	os.WriteFile(file, []byte("pkg"), 0o644)
-	os.WriteFile(filepath.Join(dir, "other"), []byte("other"), 0o644)
+	for p, data := range map[string]string{file: "pkg", filepath.Join(dir, "other"): "other"} {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	src, err := NewSource(file, testOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +173,9 @@ func TestDirOneFile(t *testing.T) {
 // TestDirEmpty: a directory without a regular file is an error naming it.
 func TestDirEmpty(t *testing.T) {
 	dir := t.TempDir()
-	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	src, err := NewSource(dir, testOptions())
 	if err != nil {
 		t.Fatal(err)

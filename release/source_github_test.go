@@ -161,7 +161,7 @@ func TestGitHubToken(t *testing.T) {
 func assertNoSecret(t *testing.T, dir, secret string) {
 	t.Helper()
 	files := 0
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -175,6 +175,9 @@ func assertNoSecret(t *testing.T, dir, secret string) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Errorf("listing %s: %v", dir, err)
+	}
 	if files == 0 {
 		t.Errorf("no files under %s to check", dir)
 	}

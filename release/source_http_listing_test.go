@@ -26,7 +26,9 @@ func startServer(t *testing.T, kind, root string) *webServer {
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	os.Chmod(root, 0o755)
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, data := range files {
 		p := filepath.Join(root, filepath.FromSlash(name))
 		if strings.HasSuffix(name, "/") {
@@ -183,13 +185,13 @@ func TestHTTPListingEmptyAndMissing(t *testing.T) {
 				{"/sub/", "lists no files (only 1 sub-directory"},
 			} {
 				base := srv.URL + tt.path
-				s, _ := NewSource(base, testOptions())
+				s := mustSource(t, base, testOptions())
 				if l, err := s.List(context.Background()); err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), base) {
 					t.Errorf("NewSource(%q).List() = %+v, %v, want an error naming the source: %s", base, l, err, tt.err)
 				}
 			}
 			base := srv.URL + "/missing/"
-			s, _ := NewSource(base, testOptions())
+			s := mustSource(t, base, testOptions())
 			l, err := s.List(context.Background())
 			want := &Listing{Source: base, Assets: []Asset{}, How: "no listing: " + base + " answered 404 Not Found"}
 			if err != nil || !reflect.DeepEqual(l, want) {
@@ -209,7 +211,7 @@ func TestHTTPListingSingleFile(t *testing.T) {
 			srv := startServer(t, server, root)
 			for _, name := range []string{"pkg-1.0.tgz", "notes.txt"} {
 				u := srv.URL + "/dist/" + name
-				s, _ := NewSource(u, testOptions())
+				s := mustSource(t, u, testOptions())
 				l, err := s.List(context.Background())
 				data := files["dist/"+name]
 				want := &Listing{Source: u, Assets: []Asset{{Name: name, URL: u, Size: int64(len(data))}}, How: "single file"}
@@ -233,8 +235,8 @@ func TestHTTPListingSingleFile(t *testing.T) {
 // URL even when the URL has no listing; explicit local paths stay local,
 // and so do names for a directory source.
 func TestManifestAsset(t *testing.T) {
-	hs, _ := NewHTTPSource("http://127.0.0.1:1/dist/", testOptions())
-	dir, _ := NewDirSource(t.TempDir())
+	hs := mustHTTPSource(t, "http://127.0.0.1:1/dist/", testOptions())
+	dir := mustDirSource(t, t.TempDir())
 	listed := map[string]Asset{"SUMS": {Name: "SUMS", URL: "http://127.0.0.1:1/dist/SUMS", Size: 4}}
 	for _, tt := range []struct {
 		src    Source

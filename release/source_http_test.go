@@ -108,7 +108,7 @@ func TestHTTPSourceIndexTooMany(t *testing.T) {
 func TestHTTPSourceRawBytes(t *testing.T) {
 	ts := newTestServer(t)
 	ts.file("/a.tar.gz", content("a"))
-	s, _ := NewHTTPSource(ts.URL, testOptions())
+	s := mustHTTPSource(t, ts.URL, testOptions())
 	if _, err := NewFetcher(s, t.TempDir(), testOptions()).Fetch(context.Background(), s.Asset("a.tar.gz")); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -124,6 +125,67 @@ func testOptions() SourceOptions {
 	}
 }
 
+// mustHTTPSource is NewHTTPSource of a base URL the test made.
+func mustHTTPSource(t testing.TB, base string, opts SourceOptions) *HTTPSource {
+	t.Helper()
+	s, err := NewHTTPSource(base, opts)
+	if err != nil {
+		t.Fatalf("NewHTTPSource(%q): %v", base, err)
+	}
+	return s
+}
+
+// mustDirSource is NewDirSource of a directory the test made.
+func mustDirSource(t testing.TB, dir string) *DirSource {
+	t.Helper()
+	s, err := NewDirSource(dir)
+	if err != nil {
+		t.Fatalf("NewDirSource(%q): %v", dir, err)
+	}
+	return s
+}
+
+// mustSource is NewSource of a spec the test made.
+func mustSource(t testing.TB, spec string, opts SourceOptions) Source {
+	t.Helper()
+	s, err := NewSource(spec, opts)
+	if err != nil {
+		t.Fatalf("NewSource(%q): %v", spec, err)
+	}
+	return s
+}
+
+// mustReadFile is the content of a file the test expects to exist.
+func mustReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// mustReadDir lists a directory the test expects to exist.
+func mustReadDir(t testing.TB, dir string) []os.DirEntry {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+// leftIn lists what dir holds, nothing when it does not exist: for
+// checks that nothing was left behind.
+func leftIn(t testing.TB, dir string) []os.DirEntry {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return entries
+}
+
 func envOf(kv ...string) func(string) string {
 	return func(k string) string {
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -184,14 +246,16 @@ func testSourceConformance(t *testing.T, src Source, assets []Asset, missing Ass
 			continue
 		}
 		got, err := io.ReadAll(rc)
-		rc.Close()
+		if cerr := rc.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil || !bytes.Equal(got, want[a.Name]) {
 			t.Errorf("Open(%q) read %d bytes, %v; want %d bytes", a.Name, len(got), err, len(want[a.Name]))
 		}
 	}
 	if rc, err := src.Open(ctx, missing); !errors.Is(err, ErrNotFound) {
 		if rc != nil {
-			rc.Close()
+			rc.Close() //nolint:errcheck // the test fails already
 		}
 		t.Errorf("Open(%q) = %v, want ErrNotFound", missing.Name, err)
 	}

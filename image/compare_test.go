@@ -241,7 +241,10 @@ func TestPlatforms(t *testing.T) {
 	index := func(imgs ...v1.Image) v1.ImageIndex {
 		idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 		for _, img := range imgs {
-			cf, _ := img.ConfigFile()
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
 			idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{
 				Platform: &v1.Platform{OS: cf.OS, Architecture: cf.Architecture}}})
 		}

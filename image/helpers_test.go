@@ -243,18 +243,26 @@ func diffImages(t testing.TB, a, b string, opts image.Options) *compare.Result {
 	return res
 }
 
-func diffImagesErr(a, b string, opts image.Options) (*compare.Result, error) {
+func diffImagesErr(a, b string, opts image.Options) (_ *compare.Result, err error) {
 	ctx := context.Background()
 	sa, err := image.Open(ctx, a, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer sa.Close()
+	defer func() {
+		if cerr := sa.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	sb, err := image.Open(ctx, b, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer sb.Close()
+	defer func() {
+		if cerr := sb.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	return image.Compare(ctx, sa, sb, opts)
 }
 

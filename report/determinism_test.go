@@ -71,7 +71,10 @@ func TestNoClock(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
+			path, err := strconv.Unquote(imp.Path.Value)
+			if err != nil {
+				t.Fatalf("%s: import %s: %v", name, imp.Path.Value, err)
+			}
 			if forbidden[path] {
 				t.Errorf("%s imports %q: reports must not depend on the clock, randomness or the environment", name, path)
 			}

@@ -170,7 +170,7 @@ func checkScreenshot(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	img, err := png.Decode(f)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", path, err)

@@ -223,7 +223,7 @@ func checkVerdictScreenshot(t *testing.T, path string, banner [3]uint32) {
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	img, err := png.Decode(f)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", path, err)

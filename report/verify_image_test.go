@@ -91,8 +91,12 @@ func TestImageAttestationSubject(t *testing.T) {
 		t.Errorf("subject = %+v, want registry.example/org/app:1.0 sha256:%s", st.Subject, imageIndexHex)
 	}
 	var uri, result string
-	json.Unmarshal(st.Predicate["resourceUri"], &uri)
-	json.Unmarshal(st.Predicate["verificationResult"], &result)
+	if err := json.Unmarshal(st.Predicate["resourceUri"], &uri); err != nil {
+		t.Fatalf("resourceUri: %v", err)
+	}
+	if err := json.Unmarshal(st.Predicate["verificationResult"], &result); err != nil {
+		t.Fatalf("verificationResult: %v", err)
+	}
 	want := "pkg:oci/app@sha256:" + imageIndexHex + "?repository_url=registry.example%2Forg%2Fapp&tag=1.0"
 	if uri != want || result != "PASSED" {
 		t.Errorf("resourceUri %q, result %q; want %q, PASSED", uri, result, want)

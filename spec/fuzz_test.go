@@ -16,7 +16,10 @@ import (
 // starts with the file's name, or returns a spec that validates (missing
 // fields aside), the same way every time.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.toml")
+	files, err := filepath.Glob("testdata/*.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -93,7 +96,10 @@ func FuzzSetFlag(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before, _ := spec.Parse("reproof.toml", spec.Template(), "")
+		before, err := spec.Parse("reproof.toml", spec.Template(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		values := []string{v1}
 		if v2 != "" {
 			values = append(values, v2)

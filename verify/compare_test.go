@@ -88,7 +88,7 @@ func TestCompareBzip2Tarballs(t *testing.T) {
 	if a := compare(changed); a.Status != report.StatusDifferent {
 		t.Errorf("another content: %s (%s), want different", a.Status, a.Detail)
 	}
-	if entries, _ := os.ReadDir(c.tmp); len(entries) != 0 {
-		t.Errorf("the comparison left %d files in its temporary directory", len(entries))
+	if entries, err := os.ReadDir(c.tmp); err != nil || len(entries) != 0 {
+		t.Errorf("the comparison left %d files in its temporary directory (%v)", len(entries), err)
 	}
 }

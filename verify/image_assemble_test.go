@@ -112,7 +112,7 @@ func TestAssembleImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	defer rc.Close() //nolint:errcheck // a reader, read to its end below
 	type entry struct {
 		name       string
 		mode       int64
@@ -133,7 +133,10 @@ func TestAssembleImage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, _ := io.ReadAll(tr)
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
 		got = append(got, entry{h.Name, h.Mode, h.Uid, h.Linkname, h.ModTime.Unix(), h.Uname, h.Typeflag, string(data)})
 	}
 	want := []entry{
@@ -151,17 +154,26 @@ func TestAssembleImage(t *testing.T) {
 		t.Errorf("layer:\n%+v\nwant\n%+v", got, want)
 	}
 
-	d1, _ := a.Digest()
+	d1, err := a.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	again, err := verify.AssembleImage(ctx, im, file, verify.AssembleOptions{Epoch: assembleEpoch, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2, _ := again.Digest()
+	d2, err := again.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	later, err := verify.AssembleImage(ctx, im, file, verify.AssembleOptions{Epoch: assembleEpoch + 1, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d3, _ := later.Digest()
+	d3, err := later.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d1 != d2 || d1 == d3 {
 		t.Errorf("digests %s, %s (same inputs), %s (another epoch)", d1, d2, d3)
 	}
@@ -188,7 +200,10 @@ func TestAssembleImageIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ls, _ := img.Layers()
+		ls, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(ls) != want {
 			t.Errorf("%s: %d layers, want %d (the add entry is for arm64 only)", m.Manifests[i].Platform, len(ls), want)
 		}

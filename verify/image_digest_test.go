@@ -65,7 +65,10 @@ func TestPublishedDigestMismatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, _ := a.Digest()
+		d, err := a.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if i == 0 {
 			good, goodDigest = raw, d.String()
 		} else {

@@ -376,9 +376,13 @@ func TestJudgeNoRelease(t *testing.T) {
 	rebuilt := t.TempDir()
 	packJudge(t, rebuilt, "", sortedPack)
 	root := t.TempDir()
-	os.Chmod(root, 0o755)
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	rel := filepath.Join(root, "rel")
-	os.MkdirAll(rel, 0o755)
+	if err := os.MkdirAll(rel, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	packJudge(t, rel, "", sortedPack)
 	base := testenv.ServeDir(t, testenv.NginxNoIndex, root)
 	for _, tt := range []struct {

@@ -47,7 +47,11 @@ func CosignBinary(t testing.TB) string {
 			cosignErr = err
 			return
 		}
-		defer os.RemoveAll(gobin)
+		defer func() {
+			if err := os.RemoveAll(gobin); err != nil && cosignErr == nil {
+				cosignErr = err
+			}
+		}()
 		goTool, err := exec.LookPath("go")
 		if err != nil {
 			goTool = "/usr/local/go/bin/go"

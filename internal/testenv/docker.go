@@ -134,7 +134,11 @@ func StartDocker(ctx context.Context) (_ *DockerEngine, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cleanStaleEngines()
+	if err := cleanStaleEngines(); err != nil {
+		// Another test binary's leftovers: reported, not this engine's
+		// failure.
+		fmt.Fprintf(os.Stderr, "testenv: removing stale engines: %v\n", err)
+	}
 
 	dir, err := os.MkdirTemp(engineDirParent, engineDirPattern)
 	if err != nil {
@@ -169,7 +173,7 @@ func StartDocker(ctx context.Context) (_ *DockerEngine, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close()
+	defer logf.Close() //nolint:errcheck // the child writes through its own copy
 
 	e.cmd = exec.Command(dockerd,
 		"--host", e.Host,
@@ -195,7 +199,7 @@ func StartDocker(ctx context.Context) (_ *DockerEngine, err error) {
 	}
 	e.exited = make(chan struct{})
 	go func() {
-		_ = e.cmd.Wait()
+		e.cmd.Wait() //nolint:errcheck // the exit status is in e.cmd.ProcessState
 		close(e.exited)
 	}()
 
@@ -291,7 +295,7 @@ func (e *DockerEngine) Stop() error {
 				select {
 				case <-e.exited:
 				case <-time.After(dockerStopTimeout):
-					_ = e.cmd.Process.Kill()
+					e.cmd.Process.Kill() //nolint:errcheck // it may have exited meanwhile; waited for below
 					<-e.exited
 					errs = append(errs, fmt.Errorf("dockerd did not exit within %v of SIGTERM; killed", dockerStopTimeout))
 				}
@@ -312,7 +316,7 @@ func (e *DockerEngine) removeContainers() {
 		return
 	}
 	if ids := strings.Fields(string(out)); len(ids) > 0 {
-		_, _ = e.Output(ctx, append([]string{"rm", "-f"}, ids...)...)
+		e.Output(ctx, append([]string{"rm", "-f"}, ids...)...) //nolint:errcheck // best effort: removeEngine kills and removes what is left
 	}
 }
 
@@ -351,8 +355,12 @@ func removeEngine(dir, cg string) error {
 
 // cleanStaleEngines removes engines whose owning test process is gone (a
 // test binary killed by a timeout cannot clean up after itself).
-func cleanStaleEngines() {
-	owners, _ := filepath.Glob(filepath.Join(engineDirParent, engineDirPattern, ownerFile))
+func cleanStaleEngines() error {
+	owners, err := filepath.Glob(filepath.Join(engineDirParent, engineDirPattern, ownerFile))
+	if err != nil {
+		return err
+	}
+	var errs []error
 	for _, owner := range owners {
 		b, err := os.ReadFile(owner)
 		if err != nil {
@@ -366,6 +374,7 @@ func cleanStaleEngines() {
 		if err != nil || pid <= 0 || processAlive(pid) {
 			continue
 		}
-		_ = removeEngine(filepath.Dir(owner), fields[1])
+		errs = append(errs, removeEngine(filepath.Dir(owner), fields[1]))
 	}
+	return errors.Join(errs...)
 }

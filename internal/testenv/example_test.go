@@ -16,11 +16,13 @@ func ExampleStartRegistryProcess() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	defer os.RemoveAll(dir) //nolint:errcheck // an example's temporary directory, best effort
 	addr, stop, err := testenv.StartRegistryProcess(context.Background(), dir)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer stop()
 	fmt.Println("push to", addr+"/reproof-fixtures/busybox")
+	if err := stop(); err != nil {
+		log.Fatal(err)
+	}
 }

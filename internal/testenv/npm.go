@@ -4,6 +4,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -113,8 +114,7 @@ func NPMFixture(t testing.TB, name, version, integrity string) NPMPackage {
 			werr = os.Rename(tmp.Name(), f.path)
 		}
 		if werr != nil {
-			os.Remove(tmp.Name())
-			t.Fatal(werr)
+			t.Fatal(errors.Join(werr, os.Remove(tmp.Name())))
 		}
 	}
 	p.Doc, p.Tarball = doc, tgz
@@ -155,7 +155,7 @@ func download(u string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer resp.Body.Close() //nolint:errcheck // read below
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s: %s", u, resp.Status)
 	}

@@ -130,7 +130,7 @@ func startRegistryOnce(ctx context.Context, bin, dir, storage string) (string, f
 	if err != nil {
 		return "", nil, err
 	}
-	defer logf.Close()
+	defer logf.Close() //nolint:errcheck // the child writes through its own copy
 	cmd := exec.Command(bin, "serve", config)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
@@ -141,7 +141,7 @@ func startRegistryOnce(ctx context.Context, bin, dir, storage string) (string, f
 	}
 	exited := make(chan struct{})
 	go func() {
-		_ = cmd.Wait()
+		cmd.Wait() //nolint:errcheck // the exit status is in cmd.ProcessState
 		close(exited)
 	}()
 	stop := func() error {
@@ -157,7 +157,7 @@ func startRegistryOnce(ctx context.Context, bin, dir, storage string) (string, f
 		case <-exited:
 			return nil
 		case <-time.After(registryStopTimeout):
-			_ = cmd.Process.Kill()
+			cmd.Process.Kill() //nolint:errcheck // it may have exited meanwhile; waited for below
 			<-exited
 			return fmt.Errorf("docker-registry did not exit within %v of SIGTERM; killed", registryStopTimeout)
 		}
@@ -171,11 +171,10 @@ func startRegistryOnce(ctx context.Context, bin, dir, storage string) (string, f
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v2/", nil)
 		if err != nil {
-			_ = stop()
-			return "", nil, err
+			return "", nil, errors.Join(err, stop())
 		}
 		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
+			resp.Body.Close() //nolint:errcheck // only the status matters
 			if resp.StatusCode == http.StatusOK {
 				return addr, stop, nil
 			}
@@ -184,8 +183,7 @@ func startRegistryOnce(ctx context.Context, bin, dir, storage string) (string, f
 		case <-exited:
 			return "", nil, fmt.Errorf("%w on %s (%v); log %s ends:\n%s", errRegistryExited, addr, cmd.ProcessState, logPath, tail(logPath, 10))
 		case <-ctx.Done():
-			_ = stop()
-			return "", nil, fmt.Errorf("docker-registry on %s did not answer within %v; log %s ends:\n%s", addr, registryReadyTimeout, logPath, tail(logPath, 10))
+			return "", nil, errors.Join(fmt.Errorf("docker-registry on %s did not answer within %v; log %s ends:\n%s", addr, registryReadyTimeout, logPath, tail(logPath, 10)), stop())
 		case <-tick.C:
 		}
 	}

@@ -57,7 +57,11 @@ func s3Binary() (string, error) {
 			s3Err = err
 			return
 		}
-		defer os.RemoveAll(gobin)
+		defer func() {
+			if err := os.RemoveAll(gobin); err != nil && s3Err == nil {
+				s3Err = err
+			}
+		}()
 		goTool, err := exec.LookPath("go")
 		if err != nil {
 			goTool = "/usr/local/go/bin/go"
@@ -115,7 +119,7 @@ func StartS3(t testing.TB, buckets ...string) *S3Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Close()
+	defer out.Close() //nolint:errcheck // the child writes through its own copy
 	cmd := exec.Command(bin, "--access", s.access, "--secret", s.secret, "--port", fmt.Sprintf("127.0.0.1:%d", port), "--quiet",
 		"posix", "--sidecar", sidecar, s.Root)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -147,8 +151,7 @@ func waitListening(t testing.TB, what string, port int, outputPath string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(outputPath)
-			t.Fatalf("%s did not listen on port %d within 10 s: %v\n%s", what, port, err, b)
+			t.Fatalf("%s did not listen on port %d within 10 s: %v\n%s", what, port, err, tail(outputPath, 20))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -167,8 +170,11 @@ func (s *S3Server) do(t testing.TB, method, path, query string, body []byte) {
 	if err != nil {
 		t.Fatalf("S3 %s %s?%s: %v", method, path, query, err)
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
+	defer resp.Body.Close() //nolint:errcheck // read to its end below
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("S3 %s %s?%s: reading the answer: %v", method, path, query, err)
+	}
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("S3 %s %s?%s: %s\n%s", method, path, query, resp.Status, answer)
 	}

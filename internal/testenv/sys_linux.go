@@ -183,7 +183,7 @@ func removeCgroup(dir string) error {
 		if b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
 			for _, f := range strings.Fields(string(b)) {
 				if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
+					syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // it may be gone already; waited for below
 					pids = append(pids, pid)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,7 +133,9 @@ func testRegistryRoundTrip(t *testing.T, addr string) {
 		if err != nil {
 			t.Fatalf("fetching layer: %v", err)
 		}
-		rc.Close()
+		if err := rc.Close(); err != nil {
+			t.Fatalf("closing layer: %v", err)
+		}
 	}
 }
 
@@ -184,11 +187,13 @@ func busyboxRootfs(t *testing.T) []byte {
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			f.Close()
+			f.Close() //nolint:errcheck // read-only
 			Unmet(t, &MissingError{What: []string{"static busybox"}, Packages: []string{"busybox-static"}})
 		}
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	bin, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +254,10 @@ func leftovers(t *testing.T, dir, cg string) []string {
 	for _, c := range cgs {
 		left = append(left, "cgroup "+c)
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
 		if err == nil && namesPath(b, dir) {
@@ -261,7 +269,10 @@ func leftovers(t *testing.T, dir, cg string) []string {
 
 func runtimeSockets(t *testing.T) map[string]bool {
 	t.Helper()
-	ents, _ := os.ReadDir("/run/containerd/s")
+	ents, err := os.ReadDir("/run/containerd/s")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
 	m := map[string]bool{}
 	for _, e := range ents {
 		m[e.Name()] = true
@@ -289,7 +300,9 @@ func TestDockerStartStop(t *testing.T) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = e.Stop()
+			if err := e.Stop(); err != nil {
+				t.Error(err)
+			}
 		}
 	}()
 	if len(strings.TrimPrefix(e.Host, "unix://")) >= 108 {
@@ -362,7 +375,11 @@ func TestCleanStaleEngines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	// PID 2^22+1 is above the kernel's pid_max limit, so never alive.
 	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte("4194305 reproof-test-4194305-1\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -370,7 +387,9 @@ func TestCleanStaleEngines(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "data", "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cleanStaleEngines()
+	if err := cleanStaleEngines(); err != nil {
+		t.Error(err)
+	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale engine directory %s not removed (%v)", dir, err)
 	}

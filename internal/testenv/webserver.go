@@ -69,7 +69,7 @@ http {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Close()
+	defer out.Close() //nolint:errcheck // the child writes through its own copy
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", kind, err)
@@ -86,9 +86,7 @@ http {
 			return "http://" + addr
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(tmp, "error.log"))
-			output, _ := os.ReadFile(filepath.Join(tmp, "output"))
-			t.Fatalf("%s does not answer on %s: %v\n%s%s", kind, addr, err, log, output)
+			t.Fatalf("%s does not answer on %s: %v\n%s\n%s", kind, addr, err, tail(filepath.Join(tmp, "error.log"), 20), tail(filepath.Join(tmp, "output"), 20))
 		}
 	}
 }

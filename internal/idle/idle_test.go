@@ -21,7 +21,9 @@ func TestWatchBody(t *testing.T) {
 	go func() {
 		for range 15 { // 1.5 timeouts in all, never one without data
 			time.Sleep(timeout / 10)
-			pw.Write([]byte("x"))
+			if _, err := pw.Write([]byte("x")); err != nil {
+				t.Errorf("writing to the pipe: %v", err)
+			}
 		}
 		// then nothing: the watch must end it
 		<-w.Context().Done()
@@ -31,7 +33,9 @@ func TestWatchBody(t *testing.T) {
 	if len(data) != 15 || !w.Stalled() || !errors.Is(err, errTestStall) || b.N != 15 {
 		t.Errorf("read %q, %v, stalled %v, N %d; want 15 bytes then the stall", data, err, w.Stalled(), b.N)
 	}
-	b.Close()
+	if err := b.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 	if w.Context().Err() == nil {
 		t.Error("the context is live after Close")
 	}

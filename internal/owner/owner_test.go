@@ -136,7 +136,9 @@ func TestBeside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live.Close()
+	if err := live.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{dead, otherFile} {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func layerFiles(t *testing.T, l v1.Layer) map[string]int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	defer rc.Close() //nolint:errcheck // a reader, read to its end below
 	files := map[string]int64{}
 	tr := tar.NewReader(rc)
 	for {
@@ -70,8 +71,11 @@ func TestBuildImageIsDeterministic(t *testing.T) {
 	}
 	first, second := assemble(), assemble()
 	if first.Digest != second.Digest {
-		a, _ := json.MarshalIndent(first, "", " ")
-		b, _ := json.MarshalIndent(second, "", " ")
+		a, aerr := json.MarshalIndent(first, "", " ")
+		b, berr := json.MarshalIndent(second, "", " ")
+		if err := errors.Join(aerr, berr); err != nil {
+			t.Fatalf("two assemblies: %s and %s (%v)", first.Digest, second.Digest, err)
+		}
 		t.Fatalf("two assemblies: %s and %s\n%s\n%s", first.Digest, second.Digest, a, b)
 	}
 	if !goRelease.MatchString(first.GoVersion) || !strings.HasPrefix(first.Toolchain.Sum, "h1:") {
@@ -179,8 +183,8 @@ func TestPublish(t *testing.T) {
 	if got, want := strings.Join(names, " "), "SHA256SUMS SHA512SUMS reproof-v1.2.3-linux-amd64.tar.gz reproof-v1.2.3.intoto.jsonl"; got != want {
 		t.Errorf("published %s, want %s", got, want)
 	}
-	if prov, _ := os.ReadFile(filepath.Join(out, dist.ProvenanceName(version))); string(prov) != "{\"_type\":\"https://in-toto.io/Statement/v1\"}\n" {
-		t.Errorf("provenance = %q, want the statement on one line", prov)
+	if prov, err := os.ReadFile(filepath.Join(out, dist.ProvenanceName(version))); err != nil || string(prov) != "{\"_type\":\"https://in-toto.io/Statement/v1\"}\n" {
+		t.Errorf("provenance = %q (%v), want the statement on one line", prov, err)
 	}
 	for _, n := range []string{"build.log", "provenance.intoto.json", "build-image.json"} {
 		if _, err := os.Stat(filepath.Join(records, n)); err != nil {
@@ -195,8 +199,8 @@ func TestPublish(t *testing.T) {
 	if err := publish(rebuilt, out2, t.TempDir(), version, &buildImage{}); err != nil {
 		t.Fatal(err)
 	}
-	if prov, _ := os.ReadFile(filepath.Join(out2, dist.ProvenanceName(version))); string(prov) != "{\"payloadType\":\"x\"}\n" {
-		t.Errorf("signed provenance = %q", prov)
+	if prov, err := os.ReadFile(filepath.Join(out2, dist.ProvenanceName(version))); err != nil || string(prov) != "{\"payloadType\":\"x\"}\n" {
+		t.Errorf("signed provenance = %q (%v)", prov, err)
 	}
 	if err := emptyOrAbsent(out); err == nil {
 		t.Error("emptyOrAbsent of a filled directory = nil")

@@ -583,8 +583,18 @@ func checkNothingLeft(t *testing.T, docker *testenv.DockerEngine, tmp string, bu
 			t.Errorf("podman containers left: %q %v", out, err)
 		}
 	}
-	if pids := processesWithArgs(buildArgs...); len(pids) > 0 {
-		t.Errorf("the build's processes are still running: %v %q", pids, buildArgs)
+	// A killed container's processes are reaped by its engine's monitor
+	// (podman's conmon) a moment after the removal returns: give them up
+	// to 10 s to be gone, which a process left running would outlast.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		pids := processesWithArgs(buildArgs...)
+		if len(pids) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the build's processes are still running: %v %q", pids, buildArgs)
+			break
+		}
 	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, d := range append(dirs, tmp) {

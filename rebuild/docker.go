@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"golang.org/x/sys/unix"
 )
 
 // cliRuntime runs builds through the docker or podman command line, so that
@@ -137,7 +136,10 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	// directory, not the user's, and read as the OOM kill it is.
 	start.Dir = spec.ScratchDir
 	start.Stdout = spec.Stdout
-	start.Stderr = spec.Stderr
+	// The CLI's own last words, if it could not start the container, are
+	// in its stderr with the build's.
+	startErr := &tailBuffer{}
+	start.Stderr = io.MultiWriter(spec.Stderr, startErr)
 	done, err := startTied(start) // the CLI dies with reproof; Sweep removes the container
 	if err != nil {
 		return fmt.Errorf("%s start: %w", r.name, err)
@@ -165,13 +167,14 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 			// result, which is no timeout.
 			return exitState(r.name, state)
 		}
+		// Stopped running, or before it started.
 		return fmt.Errorf("build stopped: %w", ctx.Err())
 	}
 
 	limit := watch(false)
 	// The build has ended: its state is read even if ctx ends meanwhile
 	// (a limit reached in its last moment, Ctrl-C), within t.
-	state, err := r.call(context.WithoutCancel(ctx), t, nil, "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}", spec.Name)
+	out, err := r.call(context.WithoutCancel(ctx), t, nil, "inspect", "--format", inspectState, spec.Name)
 	if err != nil {
 		if attachErr != nil {
 			return fmt.Errorf("reading the build's exit status (%s start: %v): %w", r.name, attachErr, err)
@@ -180,6 +183,13 @@ func (r *cliRuntime) Run(ctx context.Context, spec *RunSpec) (err error) {
 	}
 	if limit != nil {
 		return limitBuildError(limit)
+	}
+	status, state := splitStatus(out)
+	if !ended(status) {
+		// The CLI ended, but the container did not run and end: it could
+		// not be started (podman leaves such a container "created", with
+		// exit code 0), or the CLI died while it runs.
+		return notEnded(r.name, status, state, attachErr, startErr.lastLine())
 	}
 	err = exitState(r.name, state)
 	var be *BuildError
@@ -240,10 +250,12 @@ func stopReason(buildCtx context.Context, spec *RunSpec) string {
 // an error saying so and when it was asked (why); the CLI is then killed,
 // and whether the build ran on or had finished is not known.
 func (r *cliRuntime) stop(name string, t time.Duration, start *exec.Cmd, done <-chan error, why string) (finished bool, state string, err error) {
+	wait := true
 	defer func() {
 		// The attached CLI goes too, whatever the engine did: at once if
-		// the engine does not answer, else once it has had t to end.
-		if err == nil {
+		// the engine does not answer or the container never started, else
+		// once it has had t to end.
+		if err == nil && wait {
 			select {
 			case <-done:
 				return
@@ -254,13 +266,20 @@ func (r *cliRuntime) stop(name string, t time.Duration, start *exec.Cmd, done <-
 		<-done
 	}()
 	bg := context.Background()
-	out, err := r.call(bg, t, nil, "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}", name)
+	out, err := r.call(bg, t, nil, "inspect", "--format", inspectState, name)
 	if err != nil {
 		return false, "", fmt.Errorf("%w, %s", err, why)
 	}
-	running, state, _ := strings.Cut(strings.TrimSpace(out), " ")
-	if running != "true" {
+	status, state := splitStatus(out)
+	switch {
+	case ended(status):
 		return true, state, nil
+	case notStarted(status):
+		// Not started yet: it has no result. The CLI may still ask the
+		// engine to start it; rm --force in Run's cleanup removes it
+		// either way.
+		wait = false
+		return false, "", nil
 	}
 	// Kill the container, not only the CLI: the engine would keep it
 	// running otherwise. rm --force in Run's cleanup removes it.
@@ -294,6 +313,50 @@ func (r *cliRuntime) remove(name string, t time.Duration) error {
 		time.Sleep(time.Second)
 	}
 	return fmt.Errorf("the build container %s was not removed: %w", name, err)
+}
+
+// inspectState is the inspect format of a container's state: its status,
+// then what exitState reads.
+const inspectState = "{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}} {{.State.Error}}"
+
+// splitStatus splits an answer to inspectState into the status and the
+// rest, for exitState.
+func splitStatus(out string) (status, state string) {
+	status, state, _ = strings.Cut(strings.TrimSpace(out), " ")
+	return status, state
+}
+
+// ended tells whether a container of status ran and ended, so that its
+// exit code is the build's: "exited" (docker and podman), or podman's
+// "stopped", in the moment before its cleanup makes it "exited".
+func ended(status string) bool { return status == "exited" || status == "stopped" }
+
+// notStarted tells whether a container of status was never started:
+// "created" (docker and podman), podman's "configured" and "initialized".
+func notStarted(status string) bool {
+	return status == "created" || status == "configured" || status == "initialized"
+}
+
+// notEnded is Run's result when the attached CLI has ended but the
+// container, in status with exitState's state, has not run and ended: the
+// engine's error, else the CLI's last line of stderr, says why.
+func notEnded(runtime, status, state string, attachErr error, cliSaid string) error {
+	if fields := strings.SplitN(state, " ", 3); len(fields) == 3 && strings.TrimSpace(fields[2]) != "" {
+		cliSaid = strings.TrimSpace(fields[2])
+	}
+	if cliSaid == "" && attachErr != nil {
+		cliSaid = fmt.Sprintf("%s start: %v", runtime, attachErr)
+	}
+	if notStarted(status) {
+		if cliSaid == "" {
+			cliSaid = "the container is " + status + " after start"
+		}
+		return fmt.Errorf("%s could not start the build: %s", runtime, cliSaid)
+	}
+	if cliSaid == "" {
+		cliSaid = "no error"
+	}
+	return fmt.Errorf("%s start ended (%s) while the build container is %s", runtime, cliSaid, status)
 }
 
 // removeRetries is how many times a busy container's removal is retried.
@@ -331,8 +394,9 @@ const oomKiller = "the kernel's OOM killer"
 //   - the host-chosen UID/GID, no capabilities, no new privileges;
 //   - the image read-only; /tmp and HOME tmpfs; the source the only
 //     writable host path; passwd and group mounted read-only;
-//   - a fixed hostname, the environment exactly as given (--env only: the
-//     image's own Env is already merged into spec.Env by the caller);
+//   - a fixed hostname, the environment exactly as given and HOSTNAME
+//     (containerEnv; --env only: the image's own Env is already merged
+//     into spec.Env by the caller);
 //   - --pull never is implied by creating from an image ID.
 func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 	network := "none"
@@ -359,17 +423,22 @@ func (r *cliRuntime) createArgs(spec *RunSpec, imageID string) []string {
 	}
 	args = append(args, ownerLabels()...)
 	args = append(args, cliLimits(spec.Limits)...)
+	// Left to the engine, the rlimits would be dockerd's own, or podman's
+	// defaults, which an unprivileged or nested host refuses (nofile
+	// 1048576: runc then fails to start the container).
+	args = append(args, cliUlimits()...)
 	args = append(args, cliVariation(spec)...)
 	if r.name == "podman" {
 		// Podman's default seccomp filter lets the build make user
 		// namespaces; docker's does not (seccomp.go).
 		args = append(args, "--security-opt", "seccomp="+r.seccompFile(spec))
-		// Podman asks for rlimits above what an unprivileged or nested
-		// host allows (nofile 1048576) and runc then fails to start the
-		// container; ask for what reproof itself has instead.
-		args = append(args, podmanUlimits()...)
+		// Podman adds variables of its own (TERM, container=podman) and
+		// passes reproof's proxy variables, credentials and all, to the
+		// container: the build gets spec.Env and HOSTNAME, as with docker
+		// and runc.
+		args = append(args, "--unsetenv-all", "--http-proxy=false")
 	}
-	for _, e := range spec.Env {
+	for _, e := range containerEnv(spec) {
 		args = append(args, "--env", e)
 	}
 	args = append(args, imageID)
@@ -425,18 +494,12 @@ func (r *cliRuntime) homeTmpfs(spec *RunSpec) string {
 	return fmt.Sprintf("%s:rw,exec,mode=0755,uid=%d,gid=%d", spec.Home, spec.UID, spec.GID)
 }
 
-// podmanUlimits are reproof's own open-file and process limits as podman
-// --ulimit flags; the process limit is capped at 16384, which builds do not
-// reach and nested hosts accept.
-func podmanUlimits() []string {
-	var nofile, nproc unix.Rlimit
+// cliUlimits are buildRlimits as docker and podman --ulimit flags.
+func cliUlimits() []string {
 	var args []string
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile) == nil {
-		args = append(args, "--ulimit", fmt.Sprintf("nofile=%d:%d", nofile.Cur, nofile.Cur))
-	}
-	if unix.Getrlimit(unix.RLIMIT_NPROC, &nproc) == nil {
-		n := min(nproc.Cur, 16384)
-		args = append(args, "--ulimit", fmt.Sprintf("nproc=%d:%d", n, n))
+	for _, l := range buildRlimits() {
+		name := strings.ToLower(strings.TrimPrefix(l.Type, "RLIMIT_"))
+		args = append(args, "--ulimit", fmt.Sprintf("%s=%d:%d", name, l.Soft, l.Hard))
 	}
 	return args
 }

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/reproof/reproof/internal/mountinfo"
 )
 
@@ -402,6 +404,23 @@ func nofileLimit() ociRlimit {
 	return lim
 }
 
+// nprocLimit is the build's RLIMIT_NPROC: this process's own soft limit,
+// capped at 16384, which builds do not reach and nested hosts accept
+// (podman's default, 32768, is refused there).
+func nprocLimit() ociRlimit {
+	n := uint64(16384)
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NPROC, &cur); err == nil {
+		n = min(n, cur.Cur)
+	}
+	return ociRlimit{Type: "RLIMIT_NPROC", Soft: n, Hard: n}
+}
+
+// buildRlimits are the build's resource limits, the same with every
+// runtime (runc's config, --ulimit for docker and podman): left to each,
+// a build would see dockerd's own limits, podman's defaults or runc's.
+func buildRlimits() []ociRlimit { return []ociRlimit{nofileLimit(), nprocLimit()} }
+
 // withTmpfsSize adds the size limit of the build's tmpfs mounts to options.
 func withTmpfsSize(options []string, spec *RunSpec) []string {
 	if spec.Limits.TmpfsSize > 0 {
@@ -632,10 +651,10 @@ func runcConfig(spec *RunSpec, rootfs string) (*ociSpec, error) {
 		Process: ociProcess{
 			User:            ociUser{UID: uint32(spec.UID), GID: uint32(spec.GID)},
 			Args:            spec.Args,
-			Env:             append(empty, spec.Env...),
+			Env:             containerEnv(spec),
 			Cwd:             spec.WorkDir,
 			Capabilities:    ociCapabilities{Bounding: empty, Effective: empty, Inheritable: empty, Permitted: empty, Ambient: empty},
-			Rlimits:         []ociRlimit{nofileLimit()},
+			Rlimits:         buildRlimits(),
 			NoNewPrivileges: true,
 		},
 		Root:     ociRoot{Path: rootfs, Readonly: true},

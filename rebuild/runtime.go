@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -48,8 +49,10 @@ type RunSpec struct {
 	// the user's command to set the umask). Args[0] is looked up in the
 	// image's PATH.
 	Args []string
-	// Env is the complete environment, KEY=VALUE, in order. Runtimes add
-	// nothing of their own where they can avoid it (docker adds HOSTNAME).
+	// Env is the complete environment, KEY=VALUE, in order. Every runtime
+	// adds HOSTNAME, the container's host name, unless Env sets it (docker
+	// always does: the same build must see the same environment with
+	// each runtime), and nothing else (see containerEnv).
 	Env []string
 	// UID and GID the process runs as. Not root unless the user asked.
 	UID, GID int
@@ -92,6 +95,19 @@ type RunSpec struct {
 	// (by digest) for every build that names it; each build mounts an
 	// overlay of it. "" unpacks the image in ScratchDir for each build.
 	RootfsCache string
+}
+
+// containerEnv is the build's environment as every runtime gives it:
+// spec.Env, and HOSTNAME, the container's host name, after it unless
+// spec.Env sets it.
+func containerEnv(spec *RunSpec) []string {
+	env := append([]string(nil), spec.Env...)
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "HOSTNAME=") {
+			return env
+		}
+	}
+	return append(env, "HOSTNAME="+orDefault(spec.Hostname, "reproof"))
 }
 
 // BuildError reports a build command that ran and failed.

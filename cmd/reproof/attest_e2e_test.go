@@ -105,7 +105,10 @@ func TestSignedAttestationsCosign(t *testing.T) {
 			blob = filepath.Join(f.Dir, "rebuilt", st.Subject[0].Name)
 		}
 		one := filepath.Join(t.TempDir(), "envelope.json")
-		line, _ := json.Marshal(env)
+		line, err := json.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(one, line, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +124,10 @@ func TestSignedAttestationsCosign(t *testing.T) {
 		tampered := *env
 		flipped := []byte(strings.Replace(string(body), `"PASSED"`, `"PASSEE"`, 1))
 		tampered.Payload = base64.StdEncoding.EncodeToString(flipped)
-		line, _ = json.Marshal(&tampered)
+		line, err = json.Marshal(&tampered)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(one, line, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +148,7 @@ func readEnvelopes(t *testing.T, path string) []*attest.Envelope {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	envs, err := attest.ReadBundle(bufio.NewReader(f))
 	if err != nil {
 		t.Fatal(err)

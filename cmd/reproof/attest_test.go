@@ -31,12 +31,18 @@ func TestAttestVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
 		s, err := attest.ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, _ := s.PublicPEM()
+		pub, err := s.PublicPEM()
+		if err != nil {
+			t.Fatal(err)
+		}
 		p := filepath.Join(dir, name+".pub")
 		if err := os.WriteFile(p, pub, 0o644); err != nil {
 			t.Fatal(err)
@@ -56,16 +62,27 @@ func TestAttestVerify(t *testing.T) {
 		if edit != nil {
 			edit(env)
 		}
-		line, _ := json.Marshal(env)
-		good, _ := attest.Seal(ctx, statement, signer)
-		first, _ := json.Marshal(good)
+		good, err := attest.Seal(ctx, statement, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines [2][]byte
+		for i, e := range []*attest.Envelope{good, env} {
+			if lines[i], err = json.Marshal(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first, line := lines[0], lines[1]
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, append(append(append(first, '\n'), line...), '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	otherSig, _ := attest.Seal(ctx, statement, other)
+	otherSig, err := attest.Seal(ctx, statement, other)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name   string
 		file   string
@@ -75,7 +92,10 @@ func TestAttestVerify(t *testing.T) {
 		{"signed", bundle("signed.jsonl", signer, nil), 0, ":2: verified: " + report.VSAPredicateType + "\n  sha256:" + digest + "  app-1.0.tar.gz\n"},
 		{"unsigned", bundle("unsigned.jsonl", nil, nil), 1, ":2: UNSIGNED: "},
 		{"payload flipped", bundle("flipped.jsonl", signer, func(e *attest.Envelope) {
-			body, _ := base64.StdEncoding.DecodeString(e.Payload)
+			body, err := base64.StdEncoding.DecodeString(e.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
 			e.Payload = base64.StdEncoding.EncodeToString(bytes.Replace(body, []byte("PASSED"), []byte("PASSEE"), 1))
 		}), 1, ":2: BAD SIGNATURE: "},
 		{"another key's signature", bundle("other.jsonl", signer, func(e *attest.Envelope) { e.Signatures = otherSig.Signatures }), 1, ":2: BAD SIGNATURE: "},

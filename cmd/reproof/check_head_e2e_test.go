@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,12 +41,16 @@ git add . && git commit -q -m "unreleased work"
 	project := filepath.Join(dir, "project")
 	inv := invocation{dir: project, env: []string{"REPROOF_IMAGE_CACHE=" + filepath.Join(dir, "cache")}}
 
-	os.WriteFile(filepath.Join(project, "untracked.txt"), []byte("x"), 0o644)
+	if err := os.WriteFile(filepath.Join(project, "untracked.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := reproof(t, inv, "check", "--vary", "umask,timezone")
 	if r.code != 2 || !strings.Contains(r.stderr, "is not clean") {
 		t.Errorf("check of a dirty tree: exit %d, stderr %q; want 2, not clean", r.code, r.stderr)
 	}
-	os.Remove(filepath.Join(project, "untracked.txt"))
+	if err := os.Remove(filepath.Join(project, "untracked.txt")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
 
 	r = reproof(t, inv, "check", "--vary", "umask,timezone", "--format", "json", "--markdown", filepath.Join(dir, "summary.md"))
 	if r.code != 0 {
@@ -69,7 +75,7 @@ git add . && git commit -q -m "unreleased work"
 	if err != nil || !strings.Contains(string(md), "## reproof check: ✅ reproducible") {
 		t.Errorf("Markdown report: %v\n%s", err, md)
 	}
-	if tags, _ := exec.Command("git", "-C", project, "tag").Output(); len(tags) > 0 {
-		t.Errorf("check tagged the user's repository: %s", tags)
+	if tags, err := exec.Command("git", "-C", project, "tag").Output(); err != nil || len(tags) > 0 {
+		t.Errorf("check tagged the user's repository: %s (%v)", tags, err)
 	}
 }

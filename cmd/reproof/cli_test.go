@@ -122,8 +122,8 @@ func TestNormalizeInProcess(t *testing.T) {
 	// Normalizing the output again is a no-op, and says so.
 	again := filepath.Join(dir, "again.tar.gz")
 	code, _, stderr = runCLI(t, context.Background(), env, "normalize", out, "-o", again)
-	second, _ := os.ReadFile(again)
-	if code != 0 || !bytes.Equal(first, second) {
+	second, err := os.ReadFile(again)
+	if code != 0 || err != nil || !bytes.Equal(first, second) {
 		t.Errorf("normalize twice: exit %d, %d then %d bytes; want a fixed point", code, len(first), len(second))
 	}
 	if strings.Contains(stderr, " changed,") {
@@ -139,7 +139,9 @@ func TestNormalizeInterrupted(t *testing.T) {
 	if code != 130 {
 		t.Errorf("normalize with a cancelled context: exit %d (%q), want 130", code, stderr)
 	}
-	if left, _ := os.ReadDir(dir); len(left) != 0 {
+	if left, err := os.ReadDir(dir); err != nil {
+		t.Error(err)
+	} else if len(left) != 0 {
 		t.Errorf("interrupted normalize left %d files behind, e.g. %q", len(left), left[0].Name())
 	}
 }
@@ -173,8 +175,11 @@ func TestOutputToSpecialFile(t *testing.T) {
 			got <- nil
 			return
 		}
-		b, _ := io.ReadAll(f)
-		f.Close()
+		b, err := io.ReadAll(f)
+		if err != nil {
+			t.Errorf("reading the fifo: %v", err)
+		}
+		f.Close() //nolint:errcheck // opened read-only
 		got <- b
 	}()
 	code, _, stderr := runCLI(t, context.Background(), nil, "normalize", "--epoch", "0", "../../archive/testdata/seed/t.tar.gz", "-o", fifo)

@@ -445,7 +445,7 @@ func inodeFlags(p string) (uint32, error) {
 	if err != nil {
 		return 0, fmt.Errorf("open %s: %w", p, err)
 	}
-	defer unix.Close(fd)
+	defer unix.Close(fd) //nolint:errcheck // opened read-only
 	f, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
 	if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.ENOTSUP) {
 		return 0, nil
@@ -455,23 +455,32 @@ func inodeFlags(p string) (uint32, error) {
 
 // clearImmutable takes chattr +i and +a off everything under dir, so
 // that it can be removed.
-func clearImmutable(dir string) {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !(d.Type().IsRegular() || d.IsDir()) {
+func clearImmutable(dir string) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !(d.Type().IsRegular() || d.IsDir()) {
 			return nil
 		}
 		f, err := inodeFlags(p)
 		if err != nil || f&(flagImmutable|flagAppend) == 0 {
-			return nil
+			return err
 		}
 		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil
+			return fmt.Errorf("open %s: %w", p, err)
 		}
-		defer unix.Close(fd)
-		unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(f&^(flagImmutable|flagAppend)))
+		defer unix.Close(fd) //nolint:errcheck // opened read-only
+		if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(f&^(flagImmutable|flagAppend))); err != nil {
+			return fmt.Errorf("clearing the flags of %s: %w", p, err)
+		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("clearing chattr +i and +a under %s: %w", dir, err)
+	}
+	return nil
 }
 
 // runExtractor runs ex on archive in a new jail under work and snapshots what
@@ -486,7 +495,11 @@ func runExtractor(ex treeExtractor, archive, work string) (snap treeSnapshot, es
 	if err != nil {
 		return treeSnapshot{}, nil, err
 	}
-	defer clearImmutable(jail)
+	defer func() {
+		if cerr := clearImmutable(jail); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	dest, scratch := filepath.Join(jail, "x"), filepath.Join(work, filepath.Base(jail)+"-scratch")
 	for _, d := range []string{jail, dest, scratch} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -515,8 +528,8 @@ func runExtractor(ex treeExtractor, archive, work string) (snap treeSnapshot, es
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck // it may have exited meanwhile; waited for below
+		<-done //nolint:errcheck // killed: ctx.Err() is the error
 		err = ctx.Err()
 	}
 	switch {
@@ -648,7 +661,11 @@ func TestDifferential(t *testing.T) {
 	start := time.Now()
 
 	gen := t.TempDir()
-	t.Cleanup(func() { clearImmutable(gen) })
+	t.Cleanup(func() {
+		if err := clearImmutable(gen); err != nil {
+			t.Error(err)
+		}
+	})
 	script, err := filepath.Abs(filepath.Join("testdata", "differential", "gen.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -685,7 +702,9 @@ func TestDifferential(t *testing.T) {
 	})
 	if _, err := os.Lstat(escapeDir); err == nil {
 		t.Errorf("an extractor wrote %s outside its destination (absolute names)", escapeDir)
-		os.RemoveAll(escapeDir)
+		if err := os.RemoveAll(escapeDir); err != nil {
+			t.Error(err)
+		}
 	}
 	t.Logf("%d cases, %d extractors, %v", len(cases), len(exs), time.Since(start).Round(time.Millisecond))
 

@@ -29,8 +29,10 @@ var reproofBin string
 func TestMain(m *testing.M) {
 	dir, err := buildBinary()
 	if err != nil {
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	testenv.AtExit(func() error { return os.RemoveAll(dir) })

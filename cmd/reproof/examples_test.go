@@ -125,11 +125,11 @@ func TestGitHubAction(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(tmp, "reproof-signing.key")); err == nil {
 		t.Error("the signing key file is left in RUNNER_TEMP")
 	}
-	if s, _ := os.ReadFile(summary); !strings.Contains(string(s), "REPRODUCIBLE") {
-		t.Errorf("job summary = %q, want the Markdown report", s)
+	if s, err := os.ReadFile(summary); err != nil || !strings.Contains(string(s), "REPRODUCIBLE") {
+		t.Errorf("job summary = %q (%v), want the Markdown report", s, err)
 	}
-	if o, _ := os.ReadFile(output); !strings.Contains(string(o), "verdict=reproducible\n") || !strings.Contains(string(o), "exit-code=0\n") {
-		t.Errorf("step outputs = %q", o)
+	if o, err := os.ReadFile(output); err != nil || !strings.Contains(string(o), "verdict=reproducible\n") || !strings.Contains(string(o), "exit-code=0\n") {
+		t.Errorf("step outputs = %q (%v)", o, err)
 	}
 	for code, want := range map[string]int{"0": 0, "1": 1, "3": 3, "": 2} {
 		cmd := exec.Command("bash", "-c", gate)

@@ -450,8 +450,8 @@ func TestHostileNamesEndToEnd(t *testing.T) {
 	if len(added) > 0 || len(after) != len(before) {
 		t.Errorf("reproof wrote something (a refused normalize leaves no output): %q", added)
 	}
-	if got, _ := os.ReadFile(filepath.Join(sentinel, "keep")); string(got) != "untouched\n" {
-		t.Errorf("the sentinel file now holds %q", got)
+	if got, err := os.ReadFile(filepath.Join(sentinel, "keep")); err != nil || string(got) != "untouched\n" {
+		t.Errorf("the sentinel file now holds %q (%v)", got, err)
 	}
 }
 
@@ -463,7 +463,10 @@ func dirNamesDeep(t *testing.T, root string) []string {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, p)
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
 		out = append(out, filepath.ToSlash(rel))
 		return nil
 	})
@@ -483,7 +486,9 @@ func TestNormalizeSummaryIsTerminalSafe(t *testing.T) {
 		ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}); err != nil {
 		t.Fatal(err)
 	}
-	tw.Write(body)
+	if _, err := tw.Write(body); err != nil {
+		t.Fatal(err)
+	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func citedProvenance(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer file.Close()
+	defer file.Close() //nolint:errcheck // opened read-only
 	var out []string
 	sc := bufio.NewScanner(file)
 	sc.Buffer(nil, 16<<20)

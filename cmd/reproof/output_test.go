@@ -43,7 +43,9 @@ func TestWriteSetFullDisk(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "report.html") || !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("writeSet with a full disk = %v, want ENOSPC naming report.html", err)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+	if entries, err := os.ReadDir(dir); err != nil {
+		t.Error(err)
+	} else if len(entries) != 0 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())

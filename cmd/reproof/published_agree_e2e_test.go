@@ -22,9 +22,13 @@ import (
 // another platform (skipped in verify by a rule).
 func TestSumsAndVerifyAgree(t *testing.T) {
 	root := t.TempDir()
-	os.Chmod(root, 0o755)
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	rel := filepath.Join(root, "rel")
-	os.MkdirAll(rel, 0o755)
+	if err := os.MkdirAll(rel, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{
 		"app.tar.gz":       "app\n",
 		"app-arm64.tar.gz": "another platform\n",
@@ -58,7 +62,9 @@ func TestSumsAndVerifyAgree(t *testing.T) {
 	inv := invocation{dir: t.TempDir(), env: append(docker.Env(), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"),
 		"REPROOF_IMAGE_CACHE="+t.TempDir())}
 	repo := filepath.Join(inv.dir, "repo")
-	os.MkdirAll(repo, 0o755)
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	gitIn(t, repo, "init", "-q")
 	gitIn(t, repo, "commit", "-q", "--allow-empty", "-m", "1.0")
 	gitIn(t, repo, "tag", "v1.0")

@@ -48,7 +48,9 @@ func TestSumsPublishedGitHub(t *testing.T) {
 			for name, content := range assets {
 				rel.Assets = append(rel.Assets, asset{name, len(content), "http://" + r.Host + "/download/v1.0/" + name, "uploaded"})
 			}
-			json.NewEncoder(w).Encode(rel)
+			if err := json.NewEncoder(w).Encode(rel); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
 		case strings.HasPrefix(r.URL.Path, "/download/v1.0/"):
 			content, ok := assets[strings.TrimPrefix(r.URL.Path, "/download/v1.0/")]
 			if !ok {

@@ -30,7 +30,9 @@ func listingSHA256(s string) string {
 // error naming the source.
 func TestSumsPublishedListing(t *testing.T) {
 	root := t.TempDir()
-	os.Chmod(root, 0o755)
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{
 		"rel/pkg-1.0.tar.gz": "the published tarball\n",
 		"rel/notes.txt":      "release notes\n",
@@ -41,10 +43,14 @@ func TestSumsPublishedListing(t *testing.T) {
 	for name, data := range files {
 		p := filepath.Join(root, filepath.FromSlash(name))
 		if strings.HasSuffix(name, "/") {
-			os.MkdirAll(p, 0o755)
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			continue
 		}
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -110,10 +116,18 @@ func TestSumsPublishedListing(t *testing.T) {
 // opened as a local file.
 func TestSumsPublishedNoListing(t *testing.T) {
 	root := t.TempDir()
-	os.Chmod(root, 0o755)
-	os.MkdirAll(filepath.Join(root, "rel"), 0o755)
-	os.WriteFile(filepath.Join(root, "rel", "pkg.tgz"), []byte("the tarball\n"), 0o644)
-	os.WriteFile(filepath.Join(root, "rel", "SHA256SUMS"), []byte(listingSHA256("another tarball\n")+"  pkg.tgz\n"), 0o644)
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "rel"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "rel", "pkg.tgz"), []byte("the tarball\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "rel", "SHA256SUMS"), []byte(listingSHA256("another tarball\n")+"  pkg.tgz\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	base := serveDir(t, "nginx-noindex", root)
 	for _, tt := range []struct {
 		name   string
@@ -132,7 +146,9 @@ func TestSumsPublishedNoListing(t *testing.T) {
 		args := append([]string{"sums", "--cache", t.TempDir(), "--published"}, tt.args...)
 		// A local file of the manifest's name must not be read instead.
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte("not a checksum file\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte("not a checksum file\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		r := reproof(t, invocation{dir: dir}, args...)
 		if r.code != tt.code || !strings.Contains(r.stdout, tt.stdout) || !strings.Contains(r.stderr, tt.stderr) {
 			t.Errorf("%s: reproof %q: exit %d, want %d\nstdout:\n%s\nwant %q\nstderr:\n%s\nwant %q", tt.name, args, r.code, tt.code, r.stdout, tt.stdout, r.stderr, tt.stderr)

@@ -15,7 +15,9 @@ import (
 // toolchain image's cc, tagged v2.0; it returns the directory and commit.
 func rebuildProject(t *testing.T, dir string) string {
 	t.Helper()
-	os.MkdirAll(dir, 0o755)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, filepath.Join(dir, "hello.c"), []byte("#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n"))
 	out := e2eShell(t, dir, []string{"GIT_CONFIG_NOSYSTEM=1", "HOME=" + dir,
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_AUTHOR_DATE=1700000000 +0000",
@@ -113,8 +115,8 @@ artifacts = ["dist/*"]
 		switch out := filepath.Join(dir, c.args[len(c.args)-1]); c.name {
 		case "output not empty":
 		case "failing build": // the whole log is kept there, alone
-			if entries, _ := os.ReadDir(out); len(entries) != 1 || entries[0].Name() != "build-failed.log" {
-				t.Errorf("%s: left %v in the output directory, want only build-failed.log", c.name, entries)
+			if entries, err := os.ReadDir(out); err != nil || len(entries) != 1 || entries[0].Name() != "build-failed.log" {
+				t.Errorf("%s: left %v in the output directory (%v), want only build-failed.log", c.name, entries, err)
 			}
 		default:
 			if _, err := os.Stat(out); err == nil && c.code != 0 {

@@ -71,7 +71,9 @@ func sumsSigningKey(t *testing.T, uid string) (home, keyring string) {
 	t.Cleanup(func() {
 		kill := exec.Command("gpgconf", "--kill", "gpg-agent")
 		kill.Env = append(os.Environ(), "GNUPGHOME="+home)
-		_ = kill.Run()
+		if out, err := kill.CombinedOutput(); err != nil {
+			t.Errorf("gpgconf --kill gpg-agent: %v %s", err, out)
+		}
 	})
 	e2eShell(t, home, []string{"GNUPGHOME=" + home}, `
 gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key "$1" ed25519 sign never 2>/dev/null

@@ -3,6 +3,8 @@ package main_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,7 +126,7 @@ func checkAttestations(t *testing.T, path string, status map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
 		// No published artifact was compared, so there is no subject
 		// to attest: every one is missing or extra.
@@ -147,7 +149,10 @@ func checkAttestations(t *testing.T, path string, status map[string]string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := base64.StdEncoding.DecodeString(env.Payload)
+		body, err := base64.StdEncoding.DecodeString(env.Payload)
+		if err != nil {
+			t.Fatalf("decoding the payload: %v", err)
+		}
 		if pt, err := intotocheck.Statement(body); err != nil || pt != "https://slsa.dev/verification_summary/v1" || len(st.Subject) != 1 {
 			t.Fatalf("attestation (%s): %v\n%s", pt, err, body)
 		}
@@ -182,7 +187,9 @@ func TestVerifyPolicyAndFailures(t *testing.T) {
 		"REPROOF_IMAGE_CACHE="+t.TempDir())}
 	run := func(extra ...string) (result, verifyJSON) {
 		t.Helper()
-		os.Remove(filepath.Join(f.Dir, "report.json"))
+		if err := os.Remove(filepath.Join(f.Dir, "report.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
 		args := append([]string{"verify", "--runtime", "runc", "--format", "none", "--json", "report.json"}, extra...)
 		r := reproof(t, inv, append(args, f.VerifyArgs()...)...)
 		var rep verifyJSON

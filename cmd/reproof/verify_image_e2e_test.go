@@ -106,7 +106,7 @@ func checkImageAttestation(t *testing.T, path, name, digest string, pass bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened read-only
 	envs, err := attest.ReadBundle(f)
 	if err != nil {
 		t.Fatal(err)

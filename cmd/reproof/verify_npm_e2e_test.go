@@ -38,7 +38,9 @@ func TestVerifyNPMDefaults(t *testing.T) {
 	// v2.0.2, then one more commit that no tag holds.
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
-	os.MkdirAll(src, 0o755)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tgz := filepath.Join(work, "pkg.tgz")
 	if err := os.WriteFile(tgz, statuses.Tarball, 0o644); err != nil {
 		t.Fatal(err)
@@ -54,7 +56,9 @@ func TestVerifyNPMDefaults(t *testing.T) {
 	gitIn(t, src, "commit", "-q", "--allow-empty", "-m", "after the release")
 	untagged := gitIn(t, src, "rev-parse", "HEAD")
 	served := filepath.Join(work, "www")
-	os.MkdirAll(served, 0o755)
+	if err := os.MkdirAll(served, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	gitIn(t, work, "clone", "-q", "--bare", src, filepath.Join(served, "statuses.git"))
 	gitIn(t, filepath.Join(served, "statuses.git"), "update-server-info")
 	repoURL := serveDir(t, "nginx", served) + "/statuses.git"

@@ -529,7 +529,7 @@ func runExtractor(ex treeExtractor, archive, work string) (snap treeSnapshot, es
 	case err = <-done:
 	case <-ctx.Done():
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck // it may have exited meanwhile; waited for below
-		<-done //nolint:errcheck // killed: ctx.Err() is the error
+		<-done                                          //nolint:errcheck // killed: ctx.Err() is the error
 		err = ctx.Err()
 	}
 	switch {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // Hostile builds meet their limits with every runtime: a fork bomb, a
@@ -22,10 +24,6 @@ func TestBuildLimits(t *testing.T) {
 	e := newRebuildEnv(t)
 	ctx := context.Background()
 	small := Limits{Pids: 64, Memory: 64 << 20, CPUs: 1, TmpfsSize: 4 << 20, OutputSize: 8 << 20}
-	runtimes := []string{"docker", "runc"}
-	if e.podman {
-		runtimes = append(runtimes, "podman")
-	}
 	cases := []struct {
 		name    string
 		command string
@@ -45,8 +43,9 @@ func TestBuildLimits(t *testing.T) {
 		// Written at once and exited 0: the last look catches it.
 		{"output at exit", "dd if=/dev/zero of=fill bs=65536 count=1000; mkdir -p dist; echo x > dist/x", "output_limit", "build stopped: output exceeded 8 MiB"},
 	}
-	for _, runtime := range runtimes {
+	for _, runtime := range buildRuntimes {
 		t.Run(runtime, func(t *testing.T) {
+			e.require(t, runtime)
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					opts := e.options(t, runtime)
@@ -139,9 +138,7 @@ func TestResolveLimits(t *testing.T) {
 // more than the limit and is gone after Close; Exceeded once the limit is
 // reached.
 func TestOutputVolume(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the output filesystem needs root")
-	}
+	testenv.RequireRoot(t, "the output filesystem")
 	work := t.TempDir()
 	dir := filepath.Join(work, "checkout")
 	v, err := newOutputVolume(context.Background(), dir, work, 8<<20, time.Minute)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/fixtures/images"
+	"github.com/reproof/reproof/internal/owner"
 	"github.com/reproof/reproof/internal/testenv"
 )
 
@@ -80,7 +81,7 @@ type rebuildEnv struct {
 	docker       *testenv.DockerEngine
 	cache        string
 	tmp          string // Options.TempDir: must be empty after every rebuild
-	podman       bool   // podman is installed (required on CI)
+	podman       bool   // podman is installed (see require)
 }
 
 func newRebuildEnv(t testing.TB) *rebuildEnv {
@@ -94,12 +95,21 @@ func newRebuildEnv(t testing.TB) *rebuildEnv {
 		cache:  t.TempDir(),
 		tmp:    t.TempDir(),
 	}
-	if testenv.CheckTools("podman") == nil {
-		env.podman = true
-	} else if testenv.Required() {
-		t.Fatal("podman is not installed: apt-get install -y podman")
-	}
+	env.podman = testenv.CheckTools("podman") == nil
 	return env
+}
+
+// buildRuntimes are the runtimes the end-to-end rebuild tests run with,
+// each in a subtest that starts with require.
+var buildRuntimes = []string{"docker", "runc", "podman"}
+
+// require skips t, or fails it when testenv.Required, unless runtime can
+// run here (newRebuildEnv required docker and runc already).
+func (e *rebuildEnv) require(t testing.TB, runtime string) {
+	t.Helper()
+	if runtime == "podman" {
+		testenv.RequireTools(t, "podman")
+	}
 }
 
 func (e *rebuildEnv) options(t testing.TB, runtime string) Options {
@@ -139,7 +149,8 @@ func (e *rebuildEnv) checkClean(t *testing.T) {
 		t.Errorf("containers left behind: %q %v", out, err)
 	}
 	if e.podman {
-		out, err := exec.Command("podman", "ps", "--all", "--quiet", "--filter", "name=reproof-").Output()
+		// Podman's containers are the host's: only this process's own.
+		out, err := exec.Command("podman", "ps", "--all", "--quiet", "--filter", "label="+OwnerLabel+"="+owner.Self().String()).Output()
 		if err != nil || len(bytes.TrimSpace(out)) > 0 {
 			t.Errorf("podman containers left behind: %q %v", out, err)
 		}
@@ -154,11 +165,10 @@ func TestRebuildSameArtifactsWithEveryRuntime(t *testing.T) {
 	e := newRebuildEnv(t)
 	ctx := context.Background()
 	var first *Result
-	runtimes := []string{"docker", "docker", "runc"}
-	if e.podman {
-		runtimes = append(runtimes, "podman")
-	}
-	for _, runtime := range runtimes {
+	// docker twice: the second rebuild takes the image from the cache.
+	// podman last, since require ends the test where it cannot run.
+	for _, runtime := range []string{"docker", "docker", "runc", "podman"} {
+		e.require(t, runtime)
 		opts := e.options(t, runtime)
 		var log bytes.Buffer
 		opts.Log = &log
@@ -248,12 +258,9 @@ func checkProvenance(t *testing.T, res *Result, e *rebuildEnv) {
 func TestRebuildFailures(t *testing.T) {
 	e := newRebuildEnv(t)
 	ctx := context.Background()
-	runtimes := []string{"docker", "runc"}
-	if e.podman {
-		runtimes = append(runtimes, "podman")
-	}
-	for _, runtime := range runtimes {
+	for _, runtime := range buildRuntimes {
 		t.Run(runtime, func(t *testing.T) {
+			e.require(t, runtime)
 			// A failing build: exit status, the log's tail and the lines
 			// that explain it; the whole log kept in the output
 			// directory, alone, and replaced by a later output.

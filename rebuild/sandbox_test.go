@@ -267,12 +267,9 @@ func TestBuildSandbox(t *testing.T) {
 		"write-root": "no", "mkdir-root": "no", "write-parent": "no", "write-through-link": "no",
 		"write-tmp": "yes", "write-home": "yes", // tmpfs of the container's own
 	}
-	runtimes := []string{"docker", "runc"}
-	if e.podman {
-		runtimes = append(runtimes, "podman")
-	}
-	for _, runtime := range runtimes {
+	for _, runtime := range buildRuntimes {
 		t.Run(runtime, func(t *testing.T) {
+			e.require(t, runtime)
 			opts := s.options(t, e, runtime, image)
 			var log bytes.Buffer
 			opts.Log = &log

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // varyProbe writes what the build sees of everything a Variation changes.
@@ -87,17 +89,14 @@ func seen(t *testing.T, e *rebuildEnv, runtime string, v *Variation, user *User)
 func TestVariationApplied(t *testing.T) {
 	e := newRebuildEnv(t)
 	if err := DisorderfsAvailable(); err != nil {
-		t.Skip(err)
+		testenv.Unmet(t, err)
 	}
 	if _, err := PersonalityTool(); err != nil {
-		t.Skip(err)
+		testenv.Unmet(t, err)
 	}
-	runtimes := []string{"docker", "runc"}
-	if e.podman {
-		runtimes = append(runtimes, "podman")
-	}
-	for _, rt := range runtimes {
+	for _, rt := range buildRuntimes {
 		t.Run(rt, func(t *testing.T) {
+			e.require(t, rt)
 			base := seen(t, e, rt, nil, nil)
 			want := map[string]string{"pwd": "/src", "umask": "0022", "tz": "UTC", "lc_all": "C.UTF-8", "extra": "unset",
 				"hostname": "reproof", "personality": "00000000"}

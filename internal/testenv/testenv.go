@@ -42,7 +42,8 @@ import (
 // skip into a failure.
 var RequireEnv = []string{"CI", "REPROOF_REQUIRE_RUNTIME"}
 
-// toolPackages maps a command to the Debian package that provides it.
+// toolPackages maps a command to the Debian package that provides it (a
+// command missing here is its own package's name).
 var toolPackages = map[string]string{
 	"dockerd":                 "docker.io",
 	"docker":                  "docker.io",
@@ -56,6 +57,30 @@ var toolPackages = map[string]string{
 	"dpkg-deb":                "dpkg",
 	"git":                     "git",
 	"diffoscope":              "diffoscope",
+	"sh":                      "dash",
+	"xz":                      "xz-utils",
+	"cc":                      "gcc",
+	"setfattr":                "attr",
+	"setfacl":                 "acl",
+	"setcap":                  "libcap2-bin",
+	"chattr":                  "e2fsprogs",
+	"find":                    "findutils",
+	"diff":                    "diffutils",
+	"seq":                     "coreutils",
+	"touch":                   "coreutils",
+	"head":                    "coreutils",
+	"tr":                      "coreutils",
+	"sort":                    "coreutils",
+	"cut":                     "coreutils",
+	"sha256sum":               "coreutils",
+	"sha512sum":               "coreutils",
+	"b2sum":                   "coreutils",
+	"zipinfo":                 "unzip",
+	"readelf":                 "binutils",
+	"ar":                      "binutils",
+	"bsdtar":                  "libarchive-tools",
+	"gpg":                     "gnupg",
+	"setarch":                 "util-linux",
 }
 
 // sbinDirs are searched after PATH: a non-root PATH often lacks them, and
@@ -139,6 +164,23 @@ func RequireTools(t testing.TB, tools ...string) {
 	if err := CheckTools(tools...); err != nil {
 		Unmet(t, err)
 	}
+}
+
+// HaveTools reports whether every tool is installed, for a part of a test
+// that runs only where they are. Where they are not, it logs what that
+// part misses, or fails t (without stopping it) when Required.
+func HaveTools(t testing.TB, tools ...string) bool {
+	t.Helper()
+	err := CheckTools(tools...)
+	if err == nil {
+		return true
+	}
+	if Required() {
+		t.Errorf("testenv: %v (required because %s is set)", err, strings.Join(RequireEnv, " or "))
+	} else {
+		t.Logf("testenv: %v: part of the test did not run (set %s to make this a failure)", err, RequireEnv[len(RequireEnv)-1])
+	}
+	return false
 }
 
 // RequireRoot skips the test (or fails it, see Required) unless it runs as

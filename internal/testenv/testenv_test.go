@@ -6,6 +6,7 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,12 +46,56 @@ func TestCheckTools(t *testing.T) {
 // recorder captures what unmet does to a test.
 type recorder struct {
 	testing.TB
-	skipped, failed string
+	skipped, failed, errored, logged string
 }
 
 func (r *recorder) Helper()                        {}
 func (r *recorder) Skipf(format string, a ...any)  { r.skipped = format }
 func (r *recorder) Fatalf(format string, a ...any) { r.failed = format }
+func (r *recorder) Errorf(format string, a ...any) { r.errored = fmt.Sprintf(format, a...) }
+func (r *recorder) Logf(format string, a ...any)   { r.logged = fmt.Sprintf(format, a...) }
+
+// HaveTools: true where the tools are; else false, and a failure when
+// required, a log line naming the package otherwise. RequireRoot passes
+// as root and skips or fails otherwise, like RequireTools.
+func TestHaveToolsAndRequireRoot(t *testing.T) {
+	for _, required := range []bool{false, true} {
+		v := ""
+		if required {
+			v = "1"
+		}
+		t.Setenv("CI", "")
+		t.Setenv("REPROOF_REQUIRE_RUNTIME", v)
+		r := &recorder{TB: t}
+		if !HaveTools(r, "sh") || r.errored != "" || r.logged != "" {
+			t.Errorf("required=%v: HaveTools(sh) = false, or it said %q %q", required, r.errored, r.logged)
+		}
+		r = &recorder{TB: t}
+		if HaveTools(r, "reproof-no-such-tool") {
+			t.Errorf("required=%v: HaveTools of a missing tool = true", required)
+		}
+		said := r.logged
+		if required {
+			said = r.errored
+		}
+		if (r.errored != "") != required || !strings.Contains(said, "apt-get install -y reproof-no-such-tool") {
+			t.Errorf("required=%v: HaveTools of a missing tool failed with %q, logged %q", required, r.errored, r.logged)
+		}
+
+		r = &recorder{TB: t}
+		RequireRoot(r, "this test")
+		switch {
+		case os.Geteuid() == 0 && (r.failed != "" || r.skipped != ""):
+			t.Errorf("required=%v: RequireRoot as root: failed %q, skipped %q", required, r.failed, r.skipped)
+		case os.Geteuid() != 0 && (r.failed != "") != required:
+			t.Errorf("required=%v: RequireRoot as uid %d: failed %q, skipped %q", required, os.Geteuid(), r.failed, r.skipped)
+		}
+	}
+	if err := CheckRoot("making devices"); (err == nil) != (os.Geteuid() == 0) ||
+		err != nil && !strings.Contains(err.Error(), "making devices: it needs root") {
+		t.Errorf("CheckRoot = %v as uid %d", err, os.Geteuid())
+	}
+}
 
 func TestRequireToolsSkipsOrFails(t *testing.T) {
 	for _, tc := range []struct {

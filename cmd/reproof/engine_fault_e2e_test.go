@@ -43,8 +43,7 @@ func newFrozenEngine(t *testing.T) *frozenEngine {
 	raw, err := os.ReadFile(filepath.Join(e.Dir, "dockerd.pid"))
 	pid, perr := strconv.Atoi(strings.TrimSpace(string(raw)))
 	if err != nil || perr != nil || pid <= 0 {
-		e.Stop()
-		t.Fatalf("the engine's pid file: %q %v %v", raw, err, perr)
+		t.Fatalf("the engine's pid file: %q %v %v (stopping it: %v)", raw, err, perr, e.Stop())
 	}
 	f := &frozenEngine{DockerEngine: e, pid: pid}
 	t.Cleanup(func() {
@@ -110,8 +109,8 @@ func TestFrozenEngine(t *testing.T) {
 			t.Errorf("reproof took %s to give up on a frozen engine", took)
 		}
 		t.Logf("returned after %s", took.Round(100*time.Millisecond))
-		if left, _ := os.ReadDir(tmp); len(left) > 0 {
-			t.Errorf("TMPDIR is not empty: %v", left)
+		if left, err := os.ReadDir(tmp); err != nil || len(left) > 0 {
+			t.Errorf("TMPDIR is not empty: %v (%v)", left, err)
 		}
 	})
 
@@ -125,7 +124,10 @@ func TestFrozenEngine(t *testing.T) {
 			"--command", "touch started; " + strings.Join(sleep, " ") + "; sh scripts/make_dist.sh amd64", f.Spec}
 		s := startReproof(t, invocationFor(tmp), args...)
 		s.waitFor(t, "build running", func() bool {
-			m, _ := filepath.Glob(filepath.Join(tmp, "reproof-rebuild-*", "checkout", "*", "started"))
+			m, err := filepath.Glob(filepath.Join(tmp, "reproof-rebuild-*", "checkout", "*", "started"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			return len(m) > 0
 		})
 		engine.freeze(t)
@@ -187,8 +189,11 @@ func TestBuildLimitsCLI(t *testing.T) {
 		"--command", "dd if=/dev/zero of=/tmp/fill bs=65536 count=100; exec sleep 300", "--format", "none", "--json", "limit.json"},
 		f.Published.VerifyArgs()...), f.Spec)...)
 	var rep verifyJSON
-	raw, _ := os.ReadFile(filepath.Join(f.Dir, "limit.json"))
-	if err := json.Unmarshal(raw, &rep); err != nil || r.code != 4 || rep.Verdict != "build-failed" || !strings.Contains(rep.Reason, "build stopped: /tmp exceeded 1 MiB") {
+	raw, err := os.ReadFile(filepath.Join(f.Dir, "limit.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &rep)
+	}
+	if err != nil || r.code != 4 || rep.Verdict != "build-failed" || !strings.Contains(rep.Reason, "build stopped: /tmp exceeded 1 MiB") {
 		t.Errorf("verify with a full /tmp: exit %d, verdict %q, reason %q (%v)\nstderr:\n%s", r.code, rep.Verdict, rep.Reason, err, r.stderr)
 	}
 
@@ -209,7 +214,10 @@ func TestBuildLimitsCLI(t *testing.T) {
 			} `json:"buildDefinition"`
 		} `json:"predicate"`
 	}
-	raw, _ = os.ReadFile(filepath.Join(f.Dir, "limited", "provenance.intoto.json"))
+	raw, err = os.ReadFile(filepath.Join(f.Dir, "limited", "provenance.intoto.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := json.Unmarshal(raw, &prov); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // arMember is one member of a hand-built ar archive.
@@ -202,9 +204,7 @@ func TestDebStrict(t *testing.T) {
 // itself: a case marked as refused is refused by `dpkg-deb -x` or
 // `dpkg-deb -f`, any other extracts the first data member's content.
 func TestDebStrictOracle(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		t.Skip("dpkg-deb is not installed")
-	}
+	testenv.RequireTools(t, "dpkg-deb")
 	for _, tc := range debCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -350,9 +350,7 @@ func TestArNamesOracle(t *testing.T) {
 				if tool.want == nil {
 					continue
 				}
-				if _, err := exec.LookPath(tool.argv[0]); err != nil {
-					t.Skipf("%s is not installed", tool.argv[0])
-				}
+				testenv.RequireTools(t, tool.argv[0])
 				out, err := exec.Command(tool.argv[0], tool.argv[1:]...).Output()
 				got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 				if tool.argv[0] == "bsdtar" {

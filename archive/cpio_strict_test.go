@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // cpioMember is one newc header and its content, built by hand.
@@ -334,9 +336,8 @@ func TestCpioPendingCap(t *testing.T) {
 // reader's tree: the same paths, types, contents, device numbers, and
 // hardlinks sharing the inode of their target.
 func TestCpioStrictOracle(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("extracting devices needs root")
-	}
+	testenv.RequireRoot(t, "extracting devices")
+	testenv.RequireTools(t, "cpio", "bsdtar")
 	tools := [][]string{{"cpio", "-idm", "--no-absolute-filenames", "--quiet"}, {"bsdtar", "-xpf", "-"}}
 	for _, tc := range cpioCases() {
 		if !tc.agree {
@@ -349,9 +350,6 @@ func TestCpioStrictOracle(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, argv := range tools {
-				if _, err := exec.LookPath(argv[0]); err != nil {
-					t.Skipf("%s is not installed", argv[0])
-				}
 				dir := t.TempDir()
 				cmd := exec.Command(argv[0], argv[1:]...)
 				cmd.Dir, cmd.Stdin = dir, bytes.NewReader(data)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/reproof/reproof/archive"
 	"github.com/reproof/reproof/archive/archivetest"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // readStream opens path and reads every entry and its content, as a
@@ -388,9 +389,7 @@ func isPrefix(a, b []string) bool {
 // of the decoder, which lowers the dictionary of blocks it sees whole,
 // must never change what is decoded.
 func TestXzLikeXzUtils(t *testing.T) {
-	if _, err := exec.LookPath("xz"); err != nil {
-		t.Fatalf("xz is not installed; install the Debian package \"xz-utils\" (make deps): %v", err)
-	}
+	testenv.RequireTools(t, "xz")
 	dir := t.TempDir()
 	text := make([]byte, 0, 250<<10)
 	for i := 0; len(text) < 250<<10; i++ {

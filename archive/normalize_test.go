@@ -27,30 +27,12 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/archive"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // epoch is SOURCE_DATE_EPOCH for every normalization here: later than the
 // fixture trees' default mtime, earlier than their "later" one.
 var epoch = time.Unix(1_700_000_000, 0).UTC()
-
-// Debian packages of the tools the tests run; the Makefile installs them.
-var debianPackages = map[string]string{
-	"tar": "tar", "gzip": "gzip", "xz": "xz-utils", "zstd": "zstd",
-	"zip": "zip", "unzip": "unzip", "git": "git", "ar": "binutils",
-	"sh": "dash", "find": "findutils", "sed": "sed", "sort": "coreutils", "touch": "coreutils",
-}
-
-// requireTools fails the test, naming the Debian package, when a tool the
-// test runs is not installed. A missing tool is a broken test machine, not
-// a reason to pass.
-func requireTools(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed; install the Debian package %q (make deps): %v", tool, debianPackages[tool], err)
-		}
-	}
-}
 
 // shell runs script with sh -e in dir, with env added to the environment
 // (LC_ALL=C.UTF-8 and TZ=UTC unless env overrides them), and returns its
@@ -118,7 +100,7 @@ done
 // holds "pkg" and nothing else.
 func (tr tree) build(t *testing.T) string {
 	t.Helper()
-	requireTools(t, "sh", "find", "sed", "sort", "touch")
+	testenv.RequireTools(t, "sh", "find", "sed", "sort", "touch")
 	if tr.umask == "" {
 		tr.umask = "022"
 	}
@@ -520,8 +502,8 @@ func TestNormalizeFormats(t *testing.T) {
 	decompressed := map[string][]byte{} // format -> normalized tar, for the cross-check
 	for _, fc := range formatCases {
 		t.Run(fc.name, func(t *testing.T) {
-			requireTools(t, fc.tools...)
-			requireTools(t, "tar")
+			testenv.RequireTools(t, fc.tools...)
+			testenv.RequireTools(t, "tar")
 			var ref normalized
 			var refTree string
 			inputs := map[string]string{} // input digest -> packing
@@ -620,7 +602,7 @@ func keptSetuid(rep *archive.NormalizeReport) bool {
 // pax global header that held the commit id.
 func TestNormalizeGitArchive(t *testing.T) {
 	t.Parallel()
-	requireTools(t, "git", "tar", "gzip", "unzip")
+	testenv.RequireTools(t, "git", "tar", "gzip", "unzip")
 	repo := t.TempDir()
 	gitEnv := []string{
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + repo,
@@ -771,7 +753,7 @@ func checkZipEntry(t *testing.T, path, name, want string) {
 // bytes, which ar lists and extracts to the same members.
 func TestNormalizeAr(t *testing.T) {
 	t.Parallel()
-	requireTools(t, "ar", "tar", "gzip", "xz")
+	testenv.RequireTools(t, "ar", "tar", "gzip", "xz")
 	// Not named debian-binary: GNU ar puts its long-name table first,
 	// and dpkg-deb refuses a package whose first member is not
 	// debian-binary (the reader says so; this test is about ar).
@@ -881,7 +863,7 @@ rm -r c d
 // not claim changes that did not happen.
 func TestNormalizeReportsNothingToChange(t *testing.T) {
 	t.Parallel()
-	requireTools(t, "tar", "gzip")
+	testenv.RequireTools(t, "tar", "gzip")
 	dir := tree{}.build(t)
 	in := filepath.Join(t.TempDir(), "in.tar")
 	shell(t, dir, []string{"OUT=" + in},
@@ -898,7 +880,7 @@ func TestNormalizeReportsNothingToChange(t *testing.T) {
 // not reject what the real tools accept.
 func TestNormalizeGzipPadding(t *testing.T) {
 	t.Parallel()
-	requireTools(t, "tar", "gzip")
+	testenv.RequireTools(t, "tar", "gzip")
 	dir := tree{}.build(t)
 	plain := filepath.Join(t.TempDir(), "plain.tar.gz")
 	padded := filepath.Join(t.TempDir(), "padded.tar.gz")
@@ -914,7 +896,7 @@ func TestNormalizeGzipPadding(t *testing.T) {
 // setuid file, capabilities) and checks normalization with every pass
 // keeps them apart: a pass never hides what a user gets.
 func TestNormalizeKeepsWhatExtractorsApply(t *testing.T) {
-	requireTools(t, "tar", "setcap")
+	testenv.RequireTools(t, "tar", "setcap")
 	ref := normalizeFile(t, packTree(t, tree{}, `tar czf "$OUT" pkg`))
 	for _, v := range []struct {
 		name   string

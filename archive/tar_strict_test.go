@@ -81,6 +81,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // tarHdr is a tar header to craft: every field settable, raw bytes over them.
@@ -602,14 +604,8 @@ type tarExtractorSet struct {
 
 func tarExtractors(t *testing.T) *tarExtractorSet {
 	t.Helper()
-	for _, tool := range []string{"tar", "bsdtar", "python3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (apt-get install tar libarchive-tools python3): %v", tool, err)
-		}
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("the extractors are run as root (tar -xpf keeps owners and modes only then)")
-	}
+	testenv.RequireTools(t, "tar", "bsdtar", "python3")
+	testenv.RequireRoot(t, "extracting with owners and modes (tar -xpf)")
 	return &tarExtractorSet{names: []string{"GNU tar", "bsdtar", "python"}}
 }
 

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // benchZip is a zip of n small deflated files, as a release zip of many
@@ -584,11 +586,7 @@ func zipStrictCases(t testing.TB) []struct {
 // reader of another version may take for structure, a zip64 value that a
 // positional reader takes).
 func TestZipStrict(t *testing.T) {
-	for _, tool := range []string{"unzip", "bsdtar", "python3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	testenv.RequireTools(t, "unzip", "bsdtar", "python3")
 	for _, c := range zipStrictCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			ours, entry, container, err := readZipTree(t, c.zip)

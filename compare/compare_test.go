@@ -25,27 +25,8 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/internal/testenv"
 )
-
-// Debian packages of the tools the tests run; `make deps` installs them.
-var debianPackages = map[string]string{
-	"sh": "dash", "tar": "tar", "gzip": "gzip", "xz": "xz-utils", "zstd": "zstd", "bzip2": "bzip2",
-	"zip": "zip", "gcc": "gcc", "git": "git", "setfattr": "attr", "diffoscope": "diffoscope",
-	"find": "findutils", "sed": "sed", "seq": "coreutils", "touch": "coreutils", "head": "coreutils",
-	"tr": "coreutils", "sort": "coreutils", "diff": "diffutils", "patch": "patch",
-	"xxd": "xxd", "zipinfo": "unzip", "readelf": "binutils", "cpio": "cpio", "ar": "binutils",
-}
-
-// requireTools fails the test, naming the Debian package, when a tool the
-// test runs is missing: a broken test machine is not a reason to pass.
-func requireTools(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed; install the Debian package %q (make deps): %v", tool, debianPackages[tool], err)
-		}
-	}
-}
 
 // sh runs script with sh -e in dir, with umask 022 and env added to a
 // C.UTF-8, UTC environment where $TAR is the deterministic GNU tar of the
@@ -194,7 +175,7 @@ func tarCase(t *testing.T, dir, name, change, after, pack string) string {
 }
 
 func TestIdentical(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch")
 	dir := t.TempDir()
 	a := tarCase(t, dir, "a", "", "", "")
 	if err := os.WriteFile(filepath.Join(dir, "copy.tar.gz"), mustRead(t, a), 0o644); err != nil {
@@ -240,7 +221,7 @@ func everyEntry(k compare.Kind) []pk {
 // TestKinds changes one thing in the fixture tree "t" (or in how it is
 // packed) and expects exactly the difference of that kind, at its path.
 func TestKinds(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch", "sort", "setfattr")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch", "sort", "setfattr")
 	tests := []struct {
 		name          string
 		changeA       string // run on A's tree before the mtimes are fixed
@@ -319,7 +300,7 @@ func TestKinds(t *testing.T) {
 // TestTextDiff compares two text files and expects the hunks GNU diff -u
 // writes for them: the same @@ ranges, context and "\ No newline" lines.
 func TestTextDiff(t *testing.T) {
-	requireTools(t, "sh", "seq", "sed", "head", "diff")
+	testenv.RequireTools(t, "sh", "seq", "sed", "head", "diff")
 	tests := []struct{ name, a, b string }{
 		{"one line changed", `seq 1 20 | sed 's/^/line /'`, `seq 1 20 | sed 's/^/line /; s/^line 10$/LINE 10/'`},
 		{"line appended", `seq 1 20 | sed 's/^/line /'`, `seq 1 21 | sed 's/^/line /'`},
@@ -356,7 +337,7 @@ func TestTextDiff(t *testing.T) {
 
 // TestTextDiffCaps holds the line-count and line-length caps of text diffs.
 func TestTextDiffCaps(t *testing.T) {
-	requireTools(t, "sh", "seq", "sed")
+	testenv.RequireTools(t, "sh", "seq", "sed")
 	dir := t.TempDir()
 	sh(t, dir, nil, `
 seq 1 1000 >many-a.txt
@@ -431,7 +412,7 @@ func TestBinaryDiff(t *testing.T) {
 // TestELFDiff compiles one C file twice with different version strings
 // and expects the differing sections, the build IDs and a hexdump.
 func TestELFDiff(t *testing.T) {
-	requireTools(t, "sh", "gcc")
+	testenv.RequireTools(t, "sh", "gcc")
 	dir := t.TempDir()
 	sh(t, dir, nil, `
 cat >main.c <<'END'
@@ -465,7 +446,7 @@ gcc -O2 -Wl,--build-id=sha1 -DVERSION='"1.0.1"' -o b main.c
 // only difference is one of compression, at the top, naming the header
 // fields or stream settings that differ.
 func TestCompression(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "xz", "zstd", "bzip2", "seq", "sed", "find", "touch")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "xz", "zstd", "bzip2", "seq", "sed", "find", "touch")
 	dir := t.TempDir()
 	sh(t, dir, nil, fixtureTree+settle+`
 $TAR -cf x.tar t
@@ -506,7 +487,7 @@ bzip2 -9 <x.tar >b9.tar.bz2
 // TestNamePairing packs the same tree as "./t/a.txt" and as "t/a.txt":
 // the entries pair, so nothing is missing or extra.
 func TestNamePairing(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch")
 	dir := t.TempDir()
 	sh(t, dir, nil, fixtureTree+settle+`
 $TAR -cf - ./t | gzip -n >dot.tar.gz
@@ -536,7 +517,7 @@ $TAR -cf - a.txt b.bin empty link sub | gzip -n >../names.tar.gz
 // TestPaxGlobalHeader compares pax global headers: git archive's commit
 // ID and GNU tar's global records, whose stored names are noise.
 func TestPaxGlobalHeader(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "git", "seq", "sed", "find", "touch")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "git", "seq", "sed", "find", "touch")
 	dir := t.TempDir()
 	sh(t, dir, []string{"GIT_AUTHOR_DATE=@" + epoch + " +0000", "GIT_COMMITTER_DATE=@" + epoch + " +0000",
 		"GIT_AUTHOR_NAME=r", "GIT_AUTHOR_EMAIL=r@example.org", "GIT_COMMITTER_NAME=r", "GIT_COMMITTER_EMAIL=r@example.org",
@@ -602,7 +583,7 @@ zip -q -X ../"$1".zip data.tar.zst
 // expects one content difference at the nested path, none at the archives
 // around it.
 func TestNested(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "zstd", "zip", "find", "touch")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "zstd", "zip", "find", "touch")
 	dir := t.TempDir()
 	sh(t, dir, nil, nestedScript, "a", "version 1.0.0")
 	sh(t, dir, nil, nestedScript, "b", "version 1.0.1")
@@ -645,7 +626,7 @@ func mustStat(t *testing.T, p string) int64 {
 // file, a changed mode, a nested archive, and never the filesystem's
 // noise: access times, inodes, change times, directory sizes.
 func TestDirectories(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch")
 	dir := t.TempDir()
 	sh(t, dir, nil, `
 for side in a b; do
@@ -701,7 +682,7 @@ find b -exec touch -a -h -d 2030-01-01 {} +
 // TestMetadataOnly packs the same content with other mtimes in another
 // order: status 3, and no content difference.
 func TestMetadataOnly(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch", "sort")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "seq", "sed", "find", "touch", "sort")
 	dir := t.TempDir()
 	a := tarCase(t, dir, "a", "", "", "")
 	b := tarCase(t, dir, "b", "", `touch -d 2021-01-01 t/a.txt t/sub/c.txt`, `find t | sort -r >../list && $TAR --no-recursion -T ../list -cf -`)
@@ -717,7 +698,7 @@ func TestMetadataOnly(t *testing.T) {
 // TestCaps reaches each cap: the comparison stops short, says where and
 // which cap in Result.Incomplete, and is not an error.
 func TestCaps(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "zstd", "zip", "find", "touch", "seq", "sed")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "zstd", "zip", "find", "touch", "seq", "sed")
 	dir := t.TempDir()
 	sh(t, dir, nil, nestedScript, "a", "version 1.0.0")
 	sh(t, dir, nil, nestedScript, "b", "version 1.0.1")
@@ -770,7 +751,7 @@ func TestCaps(t *testing.T) {
 // TestBomb compares two gzip bombs (200 MiB of one byte each, 200 KiB
 // compressed): MaxBytes stops the comparison early, in bounded memory.
 func TestBomb(t *testing.T) {
-	requireTools(t, "sh", "gzip", "head", "tr", "tar")
+	testenv.RequireTools(t, "sh", "gzip", "head", "tr", "tar")
 	dir := t.TempDir()
 	sh(t, dir, nil, `
 head -c 200M /dev/zero | tr '\0' a | gzip -1 >a.gz
@@ -826,7 +807,7 @@ tar -cf nested-a.tar -C oa o && tar -cf nested-b.tar -C ob o
 // are absolute: the comparison works on the names as stored and writes
 // nothing outside its work directory.
 func TestHostile(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip")
+	testenv.RequireTools(t, "sh", "tar", "gzip")
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work", "deeper")
 	abs := filepath.Join(dir, "abs-escape")
@@ -862,7 +843,7 @@ done
 // TestCorrupt gives a truncated tar.gz: an error at the top level names
 // the file; inside another archive it is said in Result.Incomplete.
 func TestCorrupt(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "seq", "head")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "seq", "head")
 	dir := t.TempDir()
 	sh(t, dir, nil, `
 mkdir t && seq 1 100000 >t/data.txt
@@ -912,7 +893,7 @@ tar -cf outer-a.tar -C outer-a o && tar -cf outer-b.tar -C outer-b o
 // entries, nested archives, a damaged member) twice, and with one worker
 // and with four: the results are deeply equal.
 func TestDeterministic(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "zstd", "zip", "find", "touch", "seq", "sed")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "zstd", "zip", "find", "touch", "seq", "sed")
 	dir := t.TempDir()
 	sh(t, dir, nil, nestedScript, "na", "version 1.0.0")
 	sh(t, dir, nil, nestedScript, "nb", "version 1.0.1")
@@ -948,7 +929,7 @@ find a b -exec touch -h -d @`+epoch+` {} +
 // patch, strictly: no fuzz, no offset. Every hunk header and every context
 // line must be right for B to come out.
 func TestTextDiffApplies(t *testing.T) {
-	requireTools(t, "patch")
+	testenv.RequireTools(t, "patch")
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(3, 3))
 	text := func(n int) []string {
@@ -1061,7 +1042,7 @@ func TestStatus(t *testing.T) {
 // TestFormats makes the same change in an archive of every format the
 // archive engine reads: the difference is found at the same path.
 func TestFormats(t *testing.T) {
-	requireTools(t, "sh", "tar", "gzip", "xz", "zstd", "bzip2", "zip", "cpio", "ar", "seq", "sed", "find", "touch", "sort")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "xz", "zstd", "bzip2", "zip", "cpio", "ar", "seq", "sed", "find", "touch", "sort")
 	dir := t.TempDir()
 	for _, side := range []string{"a", "b"} {
 		change := ""

@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // diffoscopeNode is one node of diffoscope's JSON report.
@@ -165,7 +166,7 @@ func perEntry(k compare.Kind) bool {
 }
 
 func TestDiffoscopeOracle(t *testing.T) {
-	requireTools(t, "diffoscope", "xxd", "zipinfo", "readelf", "sh", "tar", "gzip", "zstd", "zip", "gcc", "seq", "sed", "tr", "find", "touch")
+	testenv.RequireTools(t, "diffoscope", "xxd", "zipinfo", "readelf", "sh", "tar", "gzip", "zstd", "zip", "gcc", "seq", "sed", "tr", "find", "touch")
 	tests := []struct {
 		name  string
 		build func(t *testing.T, dir string) (a, b string)

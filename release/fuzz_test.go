@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 var lowerHex = regexp.MustCompile(`^[0-9a-f]+$`)
@@ -25,7 +27,7 @@ var lowerHex = regexp.MustCompile(`^[0-9a-f]+$`)
 // success lists digests of the right length, in lowercase hex, with names
 // and lines inside the input; and parsing twice gives the same result.
 func FuzzParseManifest(f *testing.F) {
-	requireTools(f, "sh", "sed", "cut", "sha256sum", "sha512sum", "b2sum")
+	testenv.RequireTools(f, "sh", "sed", "cut", "sha256sum", "sha512sum", "b2sum")
 	dir := makeSamples(f)
 	key := newSigningKey(f, "Reproof Fuzz Signer <fuzz@example.org>")
 	for _, tc := range realToolCases {

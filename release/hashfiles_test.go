@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // TestHashFiles hashes files with HashFiles and with the real sha256sum
@@ -18,7 +20,7 @@ import (
 // the number of workers; a missing file, a directory and an unknown
 // algorithm are errors of that file only.
 func TestHashFiles(t *testing.T) {
-	requireTools(t, "sh", "sha256sum", "sha512sum")
+	testenv.RequireTools(t, "sh", "sha256sum", "sha512sum")
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
 	sizes := []int{0, 1, hashBufferSize - 1, hashBufferSize, hashBufferSize + 1, 3*hashBufferSize + 12345}

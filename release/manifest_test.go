@@ -20,24 +20,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
-
-// toolPackages names the Debian package of each tool the tests run.
-var toolPackages = map[string]string{
-	"sh": "dash", "sed": "sed", "cut": "coreutils", "sha256sum": "coreutils", "sha512sum": "coreutils",
-	"b2sum": "coreutils", "gpg": "gnupg", "gpgconf": "gpgconf", "gpgv": "gpgv",
-}
-
-// requireTools fails the test, naming the Debian package, when a tool is
-// missing: a broken test machine is not a reason to pass.
-func requireTools(tb testing.TB, tools ...string) {
-	tb.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			tb.Fatalf("%s is not installed; install the Debian package %q: %v", tool, toolPackages[tool], err)
-		}
-	}
-}
 
 // runScript runs script with sh -e in dir, in the C locale and UTC, with
 // env added, and returns its stdout.
@@ -67,7 +52,7 @@ func (k signingKey) env() []string { return []string{"GNUPGHOME=" + k.home} }
 // gpg-agent it starts is stopped when the test ends.
 func newSigningKey(tb testing.TB, uid string) signingKey {
 	tb.Helper()
-	requireTools(tb, "sh", "gpg", "gpgconf")
+	testenv.RequireTools(tb, "sh", "gpg", "gpgconf")
 	k := signingKey{uid: uid, home: tb.TempDir()}
 	k.keyring = filepath.Join(k.home, "keys.gpg")
 	tb.Cleanup(func() {
@@ -365,7 +350,7 @@ func writeManifest(tb testing.TB, dir string, key signingKey, tc toolCase) []byt
 // algorithm, digest, mode, source and line (for a clear-signed manifest,
 // the line in the signed file).
 func TestParseManifestRealTools(t *testing.T) {
-	requireTools(t, "sh", "sed", "cut", "sha256sum", "sha512sum")
+	testenv.RequireTools(t, "sh", "sed", "cut", "sha256sum", "sha512sum")
 	dir := makeSamples(t)
 	key := newSigningKey(t, "Reproof Test Signer <signer@example.org>")
 	for _, tc := range realToolCases {
@@ -606,7 +591,7 @@ func malformedCases(tb testing.TB, dir string, key signingKey) []malformedCase {
 // error wrapping ErrMalformed, a *ParseError with the right line, whose
 // message names the file (and the line).
 func TestParseManifestMalformed(t *testing.T) {
-	requireTools(t, "sh", "cut", "sha256sum", "b2sum")
+	testenv.RequireTools(t, "sh", "cut", "sha256sum", "b2sum")
 	dir := makeSamples(t)
 	key := newSigningKey(t, "Reproof Test Signer <signer@example.org>")
 	for _, tc := range malformedCases(t, dir, key) {
@@ -675,7 +660,7 @@ func TestClearsignedRoundTrip(t *testing.T) {
 // keyring accepts them and names the signer; another key's keyring, a
 // tampered digest and a missing keyring do not pass.
 func TestVerifySignature(t *testing.T) {
-	requireTools(t, "sh", "sed", "sha256sum", "gpgv")
+	testenv.RequireTools(t, "sh", "sed", "sha256sum", "gpgv")
 	dir := makeSamples(t)
 	signer := newSigningKey(t, "Reproof Test Signer <signer@example.org>")
 	stranger := newSigningKey(t, "Someone Else <stranger@example.org>")

@@ -8,13 +8,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // A gpgv that does not finish (its data is a FIFO nobody writes to, so
 // the real gpgv blocks reading it) is stopped at the deadline, with an
 // error naming the signature and the wait.
 func TestGpgvDeadline(t *testing.T) {
-	requireTools(t, "gpgv")
+	testenv.RequireTools(t, "gpgv")
 	k := newSigningKey(t, "Deadline Test <deadline@example.org>")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "SHA256SUMS")

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // detachScript signs $1 into $2 with the key of $GNUPGHOME: armored when
@@ -37,7 +39,7 @@ func keyID(tb testing.TB, k signingKey) string {
 // the signer's key id); without a keyring the signature is "not
 // checked"; a signature whose file is not published is reported.
 func TestCheckPublishedDetachedSignatures(t *testing.T) {
-	requireTools(t, "sh", "gpg", "gpgv", "sha256sum")
+	testenv.RequireTools(t, "sh", "gpg", "gpgv", "sha256sum")
 	signer := newSigningKey(t, "Release Signer <signer@example.org>")
 	stranger := newSigningKey(t, "Someone Else <stranger@example.org>")
 	strangerID := keyID(t, stranger)

@@ -65,6 +65,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
+	GO=$(GO) bash scripts/errcheck.sh
 
 # reproof's own release, built by reproof: a `reproof rebuild` of this
 # repository with release.toml, in a build image pinned by digest with the

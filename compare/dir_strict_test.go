@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/reproof/reproof/archive"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // dirView is what the directory reader recorded of one path.
@@ -174,9 +175,7 @@ func TestDirSpecialFiles(t *testing.T) {
 // bsdtar's own SCHILY.fflags record of the same file when bsdtar is
 // installed. Skipped where the filesystem keeps no flags.
 func TestDirFlags(t *testing.T) {
-	if _, err := exec.LookPath("chattr"); err != nil {
-		t.Skip("chattr is not installed")
-	}
+	testenv.RequireTools(t, "chattr")
 	cases := []struct {
 		attrs string // chattr argument
 		want  string
@@ -235,8 +234,6 @@ func TestDirFlags(t *testing.T) {
 	})
 }
 
-// bsdtarFlags returns the SCHILY.fflags bsdtar writes for name in dir,
-// sorted; "" when bsdtar is missing.
 // chattr changes the inode flags of path back, for a test's cleanup.
 func chattr(t *testing.T, flags, path string) {
 	t.Helper()
@@ -245,8 +242,11 @@ func chattr(t *testing.T, flags, path string) {
 	}
 }
 
+// bsdtarFlags returns the SCHILY.fflags bsdtar writes for name in dir,
+// sorted; "" when bsdtar is missing (testenv.HaveTools).
 func bsdtarFlags(t *testing.T, dir, name string) string {
-	if _, err := exec.LookPath("bsdtar"); err != nil {
+	t.Helper()
+	if !testenv.HaveTools(t, "bsdtar") {
 		return ""
 	}
 	out, err := exec.Command("bsdtar", "-C", dir, "--format=pax", "--fflags", "-cf", "-", name).Output()
@@ -278,9 +278,7 @@ func TestDirXattrs(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := exec.LookPath(tc.tool); err != nil {
-				t.Skipf("%s is not installed", tc.tool)
-			}
+			testenv.RequireTools(t, tc.tool)
 			with, without := t.TempDir(), t.TempDir()
 			for _, d := range []string{with, without} {
 				if tc.isDir {

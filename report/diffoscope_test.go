@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // diffoscopeKeys is every key diffoscope's JSON presenter writes
@@ -258,9 +259,10 @@ func checkNodes(t *testing.T, raw []byte) {
 // diffoscope used and no other, names the same nested entries with diffs,
 // and diffoscope reads it back (--load-existing-diff) into a text report.
 func TestDiffoscopeAgainstDiffoscope(t *testing.T) {
-	bin, err := exec.LookPath("diffoscope")
+	testenv.RequireTools(t, "diffoscope")
+	bin, err := testenv.LookTool("diffoscope")
 	if err != nil {
-		t.Fatalf("diffoscope not found (%v): install the Debian package diffoscope (apt-get install diffoscope)", err)
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.tar.gz"), filepath.Join(dir, "b.tar.gz")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/compare"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // largeResult is the realistic result with 200 more text differences, the
@@ -79,9 +80,10 @@ func consoleMessages(log string) []string {
 // the top of a real screenshot, and keep the hostile names as text. A page
 // that throws is loaded alongside to prove the console check sees errors.
 func TestHTMLInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
+	testenv.RequireTools(t, "chromium")
+	bin, err := testenv.LookTool("chromium")
 	if err != nil {
-		t.Fatalf("chromium not found (%v): install the Debian package chromium (apt-get install chromium)", err)
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	r := largeResult()

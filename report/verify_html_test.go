@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // TestVerifyHTMLSelfContained checks the verify HTML of every fixture as
@@ -120,9 +122,10 @@ func runVerifyChromium(ctx context.Context, bin, page, dir string) verifyChromiu
 // that fetches an image and throws is loaded alongside, to prove the
 // request and console checks see what they look for.
 func TestVerifyHTMLInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
+	testenv.RequireTools(t, "chromium")
+	bin, err := testenv.LookTool("chromium")
 	if err != nil {
-		t.Fatalf("chromium not found (%v): install the Debian package chromium (apt-get install chromium)", err)
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	v := notReproducibleVerification()

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/reproof/reproof/archive"
+	"github.com/reproof/reproof/internal/testenv"
 	"github.com/reproof/reproof/report"
 	"github.com/reproof/reproof/spec"
 )
@@ -42,11 +43,7 @@ func sha256File(t *testing.T, path string) string {
 // cannot write bzip2: other mtimes and another block size are equivalent,
 // each named; another content is different.
 func TestCompareBzip2Tarballs(t *testing.T) {
-	for _, tool := range []string{"tar", "bzip2"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed: %v", tool, err)
-		}
-	}
+	testenv.RequireTools(t, "tar", "bzip2")
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "app"), []byte(strings.Repeat("reproducible\n", 1000)), 0o755); err != nil {
 		t.Fatal(err)

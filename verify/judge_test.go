@@ -50,11 +50,7 @@ const (
 // directory, in-process, on real tarballs made by GNU tar: pairing, the
 // comparison decision and the member rule's coverage, with no build.
 func TestJudge(t *testing.T) {
-	for _, tool := range []string{"tar", "gzip", "find"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed: %v", tool, err)
-		}
-	}
+	testenv.RequireTools(t, "tar", "gzip", "find")
 	members := []spec.MemberRule{{Artifact: "app.tar.gz", Members: []string{"**/build/app"}, Reason: "a plain tar czf"}}
 	npm := []spec.MemberRule{{Artifact: "app.tar.gz", Consumer: "npm", Reason: "an npm package"}}
 	ignoring := []spec.MemberRule{{Artifact: "app.tar.gz", Members: []string{"**/build/app"}, Ignore: []string{"**/build/buildinfo.txt"}, Reason: "buildinfo names the CI runner"}}
@@ -197,9 +193,7 @@ func TestJudgeExtra(t *testing.T) {
 // function that runs gpg in it, and the exported public keyring.
 func gpgEnv(t *testing.T, uid string) (gpg func(args ...string), keyring string) {
 	t.Helper()
-	if _, err := exec.LookPath("gpg"); err != nil {
-		t.Fatalf("gpg is needed: %v", err)
-	}
+	testenv.RequireTools(t, "gpg")
 	home := t.TempDir()
 	gpg = func(args ...string) {
 		t.Helper()

@@ -81,6 +81,8 @@ var toolPackages = map[string]string{
 	"bsdtar":                  "libarchive-tools",
 	"gpg":                     "gnupg",
 	"setarch":                 "util-linux",
+	"date":                    "coreutils",
+	"/usr/bin/python3":        "python3",
 }
 
 // sbinDirs are searched after PATH: a non-root PATH often lacks them, and

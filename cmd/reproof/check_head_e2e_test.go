@@ -18,7 +18,7 @@ import (
 // current commit, refusing a tree with uncommitted changes; reports go to
 // stdout and to files.
 func TestCheckWorkingTree(t *testing.T) {
-	e2eRequireTools(t, "git", "runc")
+	testenv.RequireTools(t, "git", "runc")
 	set := images.ForTest(t, testenv.Registry(t))
 	dir := t.TempDir()
 	e2eShell(t, dir, []string{"GIT_CONFIG_NOSYSTEM=1", "HOME=" + dir, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org",

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // diffFixtures packs one small tree several ways with the real tools: a
@@ -13,7 +15,7 @@ import (
 // level), a content change, and an extra file.
 func diffFixtures(t *testing.T) string {
 	t.Helper()
-	e2eRequireTools(t, "sh", "tar", "gzip")
+	testenv.RequireTools(t, "sh", "tar", "gzip")
 	dir := t.TempDir()
 	e2eShell(t, dir, nil, `
 umask 022
@@ -164,7 +166,7 @@ func TestDiffColor(t *testing.T) {
 
 func TestDiffDirectories(t *testing.T) {
 	t.Parallel()
-	e2eRequireTools(t, "sh")
+	testenv.RequireTools(t, "sh")
 	dir := t.TempDir()
 	e2eShell(t, dir, nil, `
 mkdir -p a/d b/d

@@ -82,6 +82,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 var updateDifferential = flag.Bool("update", false, "rewrite testdata/differential/outcomes.md from the differential test's results")
@@ -652,10 +654,8 @@ type caseOutcome struct {
 
 func TestDifferential(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("the differential test extracts as root (owners, devices, capabilities, chattr); run it as root")
-	}
-	differentialRequireTools(t)
+	testenv.RequireRoot(t, "extracting with owners, devices, capabilities and inode flags")
+	testenv.RequireTools(t, "bash", "tar", "bsdtar", "unzip", "/usr/bin/python3", "dpkg-deb", "cpio", "zstd", "chattr", "setfacl")
 	python3 := filterPython()
 	exs := differentialExtractors(python3)
 	start := time.Now()
@@ -952,16 +952,3 @@ of ` + "`reproof diff A B`" + ` (1: different; 3: equivalent; 0: identical; "-" 
 
 // differentialPackages names the Debian package of each tool the
 // differential test runs (the Makefile's TEST_PACKAGES has them).
-var differentialPackages = map[string]string{
-	"bash": "bash", "tar": "tar", "bsdtar": "libarchive-tools", "unzip": "unzip", "/usr/bin/python3": "python3",
-	"dpkg-deb": "dpkg", "cpio": "cpio", "zstd": "zstd", "chattr": "e2fsprogs", "setfacl": "acl",
-}
-
-func differentialRequireTools(t *testing.T) {
-	t.Helper()
-	for tool, pkg := range differentialPackages {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed; install the Debian package %q (make deps): %v", tool, pkg, err)
-		}
-	}
-}

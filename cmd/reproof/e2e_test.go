@@ -59,23 +59,6 @@ func buildBinary() (string, error) {
 	return dir, nil
 }
 
-// Debian packages of the tools the tests run; the Makefile installs them.
-var e2eDebianPackages = map[string]string{
-	"tar": "tar", "gzip": "gzip", "xz": "xz-utils", "zip": "zip", "unzip": "unzip",
-	"sh": "dash", "find": "findutils", "touch": "coreutils", "date": "coreutils",
-}
-
-// e2eRequireTools fails the test, naming the Debian package, when a tool
-// is missing: a broken test machine is not a reason to pass.
-func e2eRequireTools(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed; install the Debian package %q (make deps): %v", tool, e2eDebianPackages[tool], err)
-		}
-	}
-}
-
 // e2eShell runs script with sh -e in dir and returns its stdout; env is
 // added to a C.UTF-8, UTC environment.
 func e2eShell(t *testing.T, dir string, env []string, script string, args ...string) []byte {
@@ -103,7 +86,7 @@ const (
 // are owned by 1234:5678 and in the order tar met the files.
 func fixtures(t *testing.T) string {
 	t.Helper()
-	e2eRequireTools(t, "sh", "tar", "gzip", "xz", "zip", "find", "touch")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "xz", "zip", "find", "touch")
 	dir := t.TempDir()
 	e2eShell(t, dir, nil, `
 umask 022
@@ -184,7 +167,7 @@ func fileSHA256(t *testing.T, path string) string {
 // and the summary on stderr are the same.
 func TestNormalizeEnvironmentIndependent(t *testing.T) {
 	t.Parallel()
-	e2eRequireTools(t, "date")
+	testenv.RequireTools(t, "date")
 	// A missing zoneinfo makes TZ a silent no-op, and this test vacuous.
 	if got := strings.TrimSpace(string(e2eShell(t, t.TempDir(), []string{"TZ=Pacific/Kiritimati"}, `date +%z`))); got != "+1400" {
 		t.Fatalf("TZ=Pacific/Kiritimati date +%%z = %q, want +1400; install the Debian package \"tzdata\"", got)
@@ -632,7 +615,7 @@ func TestNormalizePassSelection(t *testing.T) {
 // tools: they test and extract it, and the content is the input's.
 func TestNormalizeOutputExtracts(t *testing.T) {
 	t.Parallel()
-	e2eRequireTools(t, "unzip")
+	testenv.RequireTools(t, "unzip")
 	dir := fixtures(t)
 	for _, tc := range []struct{ in, check, extract string }{
 		{"in.tar.gz", `gzip -t "$1"`, `tar -xzf "$1" -C "$2"`},

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/reproof/reproof/archive/archivetest"
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // measured is a run of the binary with its peak memory and time.
@@ -170,7 +171,7 @@ type hostileRun struct {
 
 func TestHostileArchivesEndToEnd(t *testing.T) {
 	t.Parallel()
-	e2eRequireTools(t, "zstd", "xz", "bzip2")
+	testenv.RequireTools(t, "zstd", "xz", "bzip2")
 	dir := t.TempDir()
 	in := func(name string) string { return filepath.Join(dir, name) }
 	m := must[[]byte](t)

@@ -74,7 +74,7 @@ func assembleImage(t *testing.T, tarPath string) v1.Image {
 // differences; a one-byte change in one file of one layer is found and
 // shown.
 func TestDiffImagesBuilders(t *testing.T) {
-	e2eRequireTools(t, "sh", "tar")
+	testenv.RequireTools(t, "sh", "tar")
 	docker := testenv.Docker(t)
 	registry := testenv.RegistryProcess(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -137,7 +137,7 @@ func TestDiffImagesBuilders(t *testing.T) {
 	}
 
 	// buildah, one layer like ours: compared by position.
-	if _, err := exec.LookPath("buildah"); err == nil {
+	if testenv.HaveTools(t, "buildah") {
 		broot := t.TempDir()
 		buildah := func(args ...string) {
 			t.Helper()

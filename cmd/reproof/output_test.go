@@ -22,10 +22,7 @@ import (
 // file: not a JSON report saying "reproducible" from a run that failed.
 // The earlier files of a set that fits are all there.
 func TestWriteSetFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		testenv.Unmet(t, &testenv.MissingError{What: []string{"root"}, Reason: "mounting a tmpfs needs root"})
-		return
-	}
+	testenv.RequireRoot(t, "mounting a tmpfs")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "reproof-test", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v\n%s", err, out)

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/reproof/reproof/internal/testenv"
 )
 
 // goreleaserRelease writes a goreleaser-shaped release directory: two
@@ -14,7 +16,7 @@ import (
 // the key of home, and a certificate. script runs last, in the directory.
 func goreleaserRelease(t *testing.T, home, script string) string {
 	t.Helper()
-	e2eRequireTools(t, "sh", "tar", "gzip", "sha256sum", "gpg")
+	testenv.RequireTools(t, "sh", "tar", "gzip", "sha256sum", "gpg")
 	dir := t.TempDir()
 	e2eShell(t, dir, []string{"GNUPGHOME=" + home}, `
 mkdir src && echo 'app binary' >src/app

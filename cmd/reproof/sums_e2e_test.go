@@ -13,16 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-)
 
-func init() {
-	for tool, pkg := range map[string]string{
-		"sha256sum": "coreutils", "sha512sum": "coreutils", "cut": "coreutils", "sed": "sed",
-		"gpg": "gnupg", "gpgconf": "gpgconf", "gpgv": "gpgv",
-	} {
-		e2eDebianPackages[tool] = pkg
-	}
-}
+	"github.com/reproof/reproof/internal/testenv"
+)
 
 // sumsFile is a file the manifests of these tests list.
 type sumsFile struct{ name, content string }
@@ -48,7 +41,7 @@ func sumsNames() []string {
 // directory into a new directory.
 func sumsFixtures(t *testing.T) string {
 	t.Helper()
-	e2eRequireTools(t, "sh", "sha256sum", "sha512sum", "cut", "sed")
+	testenv.RequireTools(t, "sh", "sha256sum", "sha512sum", "cut", "sed")
 	dir := t.TempDir()
 	for _, f := range sumsFiles {
 		writeFile(t, filepath.Join(dir, f.name), []byte(f.content))
@@ -66,7 +59,7 @@ printf 'nimbus_beacon_node Linux AMD64\n' >build/nimbus_beacon_node
 // gpg-agent it starts is stopped when the test ends.
 func sumsSigningKey(t *testing.T, uid string) (home, keyring string) {
 	t.Helper()
-	e2eRequireTools(t, "gpg", "gpgconf", "gpgv")
+	testenv.RequireTools(t, "gpg", "gpgconf", "gpgv")
 	home = t.TempDir()
 	t.Cleanup(func() {
 		kill := exec.Command("gpgconf", "--kill", "gpg-agent")

@@ -1,5 +1,9 @@
 package rebuild
 
+// Tests of runc's own image unpacking (rootfs.go). They are not part of the
+// runtime conformance suite (conformance_test.go): docker and podman unpack
+// images in their engines, which reproof does not control.
+
 import (
 	"archive/tar"
 	"bytes"

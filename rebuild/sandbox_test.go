@@ -303,6 +303,8 @@ func TestBuildSandbox(t *testing.T) {
 		})
 	}
 
+	// Not a conformance case: it proves the probes with runc's network
+	// and with `docker run` itself, outside of any Runtime.
 	t.Run("probes work", func(t *testing.T) {
 		// Given the network, the same build reaches both listeners.
 		opts := s.options(t, e, "runc", image)

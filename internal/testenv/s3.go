@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -31,67 +30,13 @@ type S3Server struct {
 	secret string
 }
 
-var (
-	s3Once sync.Once
-	s3Bin  string
-	s3Err  error
-)
-
-// s3Binary builds the gateway once per cache directory and returns its
-// path. The build takes about a minute the first time.
-func s3Binary() (string, error) {
-	s3Once.Do(func() {
-		cache, err := NPMCacheDir()
-		if err != nil {
-			s3Err = err
-			return
-		}
-		_, version, _ := strings.Cut(VersityGW, "@")
-		bin := filepath.Join(filepath.Dir(cache), "bin", "versitygw-"+version)
-		if _, err := os.Stat(bin); err == nil {
-			s3Bin = bin
-			return
-		}
-		gobin, err := os.MkdirTemp(filepath.Dir(cache), ".versitygw-build-")
-		if err != nil {
-			s3Err = err
-			return
-		}
-		defer func() {
-			if err := os.RemoveAll(gobin); err != nil && s3Err == nil {
-				s3Err = err
-			}
-		}()
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = "/usr/local/go/bin/go"
-		}
-		cmd := exec.Command(goTool, "install", VersityGW)
-		cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			s3Err = fmt.Errorf("building %s: %v\n%s", VersityGW, err, out)
-			return
-		}
-		if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
-			s3Err = err
-			return
-		}
-		if err := os.Rename(filepath.Join(gobin, "versitygw"), bin); err != nil {
-			s3Err = err
-			return
-		}
-		s3Bin = bin
-	})
-	return s3Bin, s3Err
-}
-
 // StartS3 starts the S3 gateway over a new bucket root until the test
 // ends, and creates each bucket with a policy that lets anyone list it
 // and read its objects, as a public release bucket does. Tests put files
 // under Root/BUCKET/ directly.
 func StartS3(t testing.TB, buckets ...string) *S3Server {
 	t.Helper()
-	bin, err := s3Binary()
+	bin, err := GoTool(VersityGW)
 	if err != nil {
 		Unmet(t, &MissingError{What: []string{"versitygw"}, Reason: err.Error()})
 		return nil

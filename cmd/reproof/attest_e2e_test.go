@@ -27,15 +27,9 @@ import (
 // records. A flipped payload byte fails in cosign and reproof.
 func TestSignedAttestationsCosign(t *testing.T) {
 	env := fx.NewEnv(t)
-	docker := testenv.Docker(t)
-	cli, err := testenv.DockerCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := env.Fixture(t, fx.Lix, fx.Faithful)
 	key, pub := testenv.CosignKeyPair(t, f.Dir, "s3cret")
-	inv := invocation{dir: f.Dir, env: append(docker.Env(),
-		"PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"), "COSIGN_PASSWORD=s3cret", "BUILD_TOKEN=do-not-record-me")}
+	inv := invocation{dir: f.Dir, env: engineEnv(t, "COSIGN_PASSWORD=s3cret", "BUILD_TOKEN=do-not-record-me")}
 	args := append([]string{"verify", "--runtime", "docker", "--signing-key", key, "--env-secret", "BUILD_TOKEN",
 		"--policy-uri", "https://example.org/policies/lix.toml", "--attestation", "vsa.intoto.jsonl"}, f.VerifyArgs()...)
 	r := reproof(t, inv, args...)

@@ -651,3 +651,17 @@ func TestNormalizeOutputExtracts(t *testing.T) {
 		})
 	}
 }
+
+// engineEnv is the environment a test's reproof runs with to build: the
+// test process's private Docker engine (its socket, and its own docker
+// client first on PATH), an image cache of the test's own, then extra.
+func engineEnv(t *testing.T, extra ...string) []string {
+	t.Helper()
+	docker := testenv.Docker(t)
+	cli, err := testenv.DockerCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(docker.Env(), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"), "REPROOF_IMAGE_CACHE="+t.TempDir())
+	return append(env, extra...)
+}

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	fx "github.com/reproof/reproof/fixtures"
-	"github.com/reproof/reproof/internal/testenv"
 )
 
 // TestTwoRunsOneDirectory: two verifications of one release running at
@@ -22,14 +21,8 @@ import (
 // there; the provenance in --out is one of the two, whole.
 func TestTwoRunsOneDirectory(t *testing.T) {
 	env := fx.NewEnv(t)
-	docker := testenv.Docker(t)
-	cli, err := testenv.DockerCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := env.Fixture(t, fx.Nimbus, fx.Faithful)
-	inv := invocation{dir: f.Dir, env: append(docker.Env(), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"),
-		"REPROOF_IMAGE_CACHE="+t.TempDir())}
+	inv := invocation{dir: f.Dir, env: engineEnv(t)}
 	// Two epochs: two different provenances.
 	epochs := []string{"1700000000", "1700000001"}
 	var wg sync.WaitGroup

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	fx "github.com/reproof/reproof/fixtures"
-	"github.com/reproof/reproof/internal/testenv"
 )
 
 // TestSumsAndVerifyAgree: `sums --published` and `verify` see the same
@@ -54,13 +53,7 @@ func TestSumsAndVerifyAgree(t *testing.T) {
 	}
 
 	env := fx.NewEnv(t)
-	docker := testenv.Docker(t)
-	cli, err := testenv.DockerCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := invocation{dir: t.TempDir(), env: append(docker.Env(), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"),
-		"REPROOF_IMAGE_CACHE="+t.TempDir())}
+	inv := invocation{dir: t.TempDir(), env: engineEnv(t)}
 	repo := filepath.Join(inv.dir, "repo")
 	if err := os.MkdirAll(repo, 0o755); err != nil {
 		t.Fatal(err)

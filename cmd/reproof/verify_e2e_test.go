@@ -176,15 +176,8 @@ func checkAttestations(t *testing.T, path string, status map[string]string) {
 // be fetched is an error (exit 2).
 func TestVerifyPolicyAndFailures(t *testing.T) {
 	env := fx.NewEnv(t)
-	docker := testenv.Docker(t)
-	cli, err := testenv.DockerCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := env.Fixture(t, fx.Lix, fx.MetadataRepack)
-	inv := invocation{dir: f.Dir, env: append(docker.Env(),
-		"PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"),
-		"REPROOF_IMAGE_CACHE="+t.TempDir())}
+	inv := invocation{dir: f.Dir, env: engineEnv(t)}
 	run := func(extra ...string) (result, verifyJSON) {
 		t.Helper()
 		if err := os.Remove(filepath.Join(f.Dir, "report.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -75,13 +75,7 @@ func TestVerifyNPMDefaults(t *testing.T) {
 		})
 	}
 	env := fx.NewEnv(t)
-	docker := testenv.Docker(t)
-	cli, err := testenv.DockerCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := invocation{dir: t.TempDir(), env: append(docker.Env(), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"),
-		"REPROOF_IMAGE_CACHE="+t.TempDir())}
+	inv := invocation{dir: t.TempDir(), env: engineEnv(t)}
 	// The build packs the checkout as npm does (files under package/).
 	build := `d=$PWD; mkdir -p /tmp/p/package && cp * /tmp/p/package/ && cd /tmp/p && tar -czf "$d/statuses-2.0.2.tgz" package/*`
 	args := []string{"verify", "npm:statuses@2.0.2", "--npm-registry", reg.URL, "--image", env.Images.Toolchain.Ref,

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -93,7 +94,7 @@ func TestSumsAndVerifyAgree(t *testing.T) {
 		}
 	}
 	for _, m := range rep.Published.Manifests {
-		if !contains(verifySaw, m.Name) {
+		if !slices.Contains(verifySaw, m.Name) {
 			verifySaw = append(verifySaw, m.Name)
 		}
 		if !strings.HasPrefix(sumsSaw[m.Name], m.Layout+" manifest") {
@@ -117,13 +118,4 @@ func TestSumsAndVerifyAgree(t *testing.T) {
 		!strings.HasPrefix(sumsSaw["app.tar.gz"], "OK") || !strings.HasPrefix(sumsSaw["app-arm64.tar.gz"], "OK") {
 		t.Errorf("verify artifacts %v, sums %v; want the tarball identical and OK, the other platform skipped and OK, side files in neither's artifacts", status, sumsSaw)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

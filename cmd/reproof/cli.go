@@ -44,7 +44,7 @@ var commands = []command{
 	{"verify", "rebuild the tag and compare with the published release", runVerify},
 	{"rebuild", "rebuild only; artifacts and provenance into --out DIR", runRebuild},
 	{"check", "pre-publish gate: build under varied environments, name the culprit", runCheck},
-	{"diff", "compare two files, directories or archives (nested)", runDiff},
+	{"diff", "compare two files, directories, archives (nested) or container images", runDiff},
 	{"normalize", "rewrite an archive deterministically", runNormalize},
 	{"sums", "write checksum manifests; --check MANIFEST verifies one", runSums},
 	{"init", "write a commented spec template", runInit},
@@ -66,7 +66,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Flags:

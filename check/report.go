@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/reproof/reproof/compare"
 	"github.com/reproof/reproof/report"
@@ -273,7 +270,7 @@ func JSON(w io.Writer, r *Result) error {
 	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("check: encoding json: %w", err)
 	}
-	_, err := w.Write(escapeNonPrinting(buf.Bytes()))
+	_, err := w.Write(report.EscapeNonPrinting(buf.Bytes()))
 	return err
 }
 
@@ -317,24 +314,4 @@ func diffJSON(ds []compare.Difference) (json.RawMessage, error) {
 		return nil, err
 	}
 	return doc.Differences, nil
-}
-
-// escapeNonPrinting writes the runes of an encoded JSON document that do
-// not print (DEL, C1 controls, bidi overrides) as \u escapes, as
-// reproof/diff/v1 does: the file is safe to show in a terminal and
-// decodes to the same strings.
-func escapeNonPrinting(doc []byte) []byte {
-	out := make([]byte, 0, len(doc))
-	for i := 0; i < len(doc); {
-		r, size := utf8.DecodeRune(doc[i:])
-		if r < utf8.RuneSelf && r != 0x7f || r == utf8.RuneError || strconv.IsPrint(r) {
-			out = append(out, doc[i:i+size]...)
-		} else {
-			for _, u := range utf16.Encode([]rune{r}) {
-				out = fmt.Appendf(out, `\u%04x`, u)
-			}
-		}
-		i += size
-	}
-	return out
 }

@@ -150,14 +150,17 @@ func writeJSON(w io.Writer, v any) error {
 		return fmt.Errorf("report: encoding json: %w", err)
 	}
 	bw := bufio.NewWriter(w)
-	bw.Write(escapeNonPrinting(buf.Bytes()))
+	bw.Write(EscapeNonPrinting(buf.Bytes()))
 	return bw.Flush()
 }
 
-// escapeNonPrinting rewrites the runes of an encoded JSON document that do
-// not print as \u escapes. Such runes only occur inside strings (the JSON
-// syntax is printable ASCII), where an escape means the same rune.
-func escapeNonPrinting(doc []byte) []byte {
+// EscapeNonPrinting rewrites the runes of an encoded JSON document that do
+// not print (DEL, C1 controls, bidi overrides) as \u escapes, as every
+// JSON report reproof writes does: the file is safe to show in a terminal
+// and decodes to the same strings. Such runes only occur inside strings
+// (the JSON syntax is printable ASCII), where an escape means the same
+// rune.
+func EscapeNonPrinting(doc []byte) []byte {
 	out := make([]byte, 0, len(doc))
 	for i := 0; i < len(doc); {
 		r, size := utf8.DecodeRune(doc[i:])

@@ -150,7 +150,7 @@ func VSAStatements(v *Verification, opts AttestationOptions) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("report: encoding attestation: %w", err)
 		}
-		out = append(out, escapeNonPrinting(line))
+		out = append(out, EscapeNonPrinting(line))
 	}
 	return out, nil
 }

@@ -211,8 +211,12 @@ func canonicalValue(s *Spec, key string) (string, bool, error) {
 	return "", false, fmt.Errorf("no canonical form for the field %s", quote(key))
 }
 
-// tomlString is s as a TOML basic string: quotes and backslashes escaped,
-// every control character as \uXXXX, everything else as is.
+// TOMLString is s as a TOML basic string: quotes and backslashes
+// escaped, every control character as \uXXXX, everything else as is. It
+// is how the canonical form writes strings, for whoever writes spec files
+// (the fixtures do).
+func TOMLString(s string) (string, error) { return tomlString(s) }
+
 func tomlString(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("%s is not valid UTF-8", quote(s))
